@@ -1,0 +1,55 @@
+/**
+ * What a frontend sees of the daemon: BuildKit's LLBBridge, in-process. The built-in
+ * `dockerfile.v0` frontend gets one of these; the control layer implements it over the solver.
+ */
+
+/** A marshaled pb.Definition (the bytes of each op kept exactly as built). */
+export interface DefinitionBytes {
+  readonly def: readonly Uint8Array[];
+  /** op digest → pb.OpMetadata, as a plain object shaped like proto/ generated OpMetadata. */
+  readonly metadata: Readonly<Record<string, unknown>>;
+}
+
+/** A handle on a solved (or lazily solvable) result, as LLBBridge `Ref.id`. */
+export interface ResultRef {
+  readonly id: string;
+}
+
+export interface FileStat {
+  readonly path: string;
+  /** Go os.FileMode bits, as fsutil sends them. */
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly size: number;
+  /** unix ns */
+  readonly modTime: bigint | number;
+  readonly linkname: string;
+}
+
+export interface FrontendBridge {
+  /** Solves a definition (lazily: nothing runs until the ref is read or exported). */
+  solve(req: { definition: DefinitionBytes }, signal: AbortSignal): Promise<ResultRef>;
+  readFile(
+    ref: ResultRef,
+    path: string,
+    signal: AbortSignal,
+    range?: { offset: number; length: number },
+  ): Promise<Uint8Array>;
+  statFile(ref: ResultRef, path: string, signal: AbortSignal): Promise<FileStat>;
+  readDir(ref: ResultRef, dir: string, signal: AbortSignal, includePattern?: string): Promise<FileStat[]>;
+  /** Session id of the client that started the build (for local sources). */
+  readonly sessionId: string;
+  /** Warnings (lint) shown in progress. */
+  warn(warning: { short: string; detail?: string[]; url?: string; level?: number }): void;
+}
+
+export interface FrontendResult {
+  readonly ref?: ResultRef;
+  /** e.g. `containerimage.config` → JSON bytes */
+  readonly metadata: Readonly<Record<string, Uint8Array>>;
+}
+
+export interface Frontend {
+  solve(bridge: FrontendBridge, opts: Readonly<Record<string, string>>, signal: AbortSignal): Promise<FrontendResult>;
+}
