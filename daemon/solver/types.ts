@@ -25,6 +25,8 @@ export type RecordType =
 export interface NewRefOptions {
   readonly description: string;
   readonly recordType: RecordType;
+  /** See Snapshotter.prepare: 'hardlink' only for writers that replace files instead of editing them. */
+  readonly share?: 'copy' | 'hardlink';
 }
 
 export interface MutableRef extends AsyncDisposable {

@@ -19,8 +19,18 @@ export interface MutableSnapshot extends SnapshotInfo, AsyncDisposable {
 
 export interface Snapshotter {
   readonly name: 'native' | 'overlayfs';
-  /** A new writable tree that starts as a copy of `parent` (empty when parent is undefined). */
-  prepare(parent: SnapshotInfo | undefined, signal: AbortSignal): Promise<MutableSnapshot>;
+  /**
+   * A new writable tree that starts as a copy of `parent` (empty when parent is undefined).
+   * `share: 'hardlink'` links the parent's regular files instead of copying them: cheap, and safe only
+   * for writers that never modify an existing file in place (they unlink and write a new file, and
+   * never chmod/chown/utimes a file they did not create). Kiln's own file ops and the file-sync
+   * receiver follow that rule; RUN does not, so it gets 'copy' (or overlay).
+   */
+  prepare(
+    parent: SnapshotInfo | undefined,
+    signal: AbortSignal,
+    opts?: { share?: 'copy' | 'hardlink' },
+  ): Promise<MutableSnapshot>;
   /** Re-open a committed snapshot after a daemon restart. */
   get(id: string): Promise<SnapshotInfo | undefined>;
   remove(id: string): Promise<void>;
