@@ -1,0 +1,151 @@
+import { mkdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { createFrontends } from '../frontends/index.js';
+import { loadGrpcServices } from '../proto/index.js';
+import { createNativeSnapshotter } from '../worker/snapshot/native.js';
+import { openCacheManager } from './cache/manager.js';
+import type { UsageRecord } from './cache/types.js';
+import type { DaemonConfig } from './config/config.js';
+import { type CacheAdmin, Controller, type UsageInfo } from './control/controller.js';
+import { createExporters } from './exporter/index.js';
+import { listen } from './listen.js';
+import { SessionManager } from './session/manager.js';
+import { createOpResolver } from './solver/ops/index.js';
+import { Solver } from './solver/solver.js';
+import { createLocalSource } from './source/local.js';
+
+export const kilnVersion = '0.1.0';
+
+export interface RunningDaemon {
+  /** Stops accepting calls, cancels builds, closes sessions and the cache. */
+  close(): Promise<void>;
+}
+
+/** The gRPC message size limit buildctl uses both ways. */
+const maxMessageBytes = 16 << 20;
+
+/**
+ * The composition root: every registry (exporters, frontends, sources, ops) is filled here and
+ * passed down; nothing below keeps module-level state.
+ */
+export async function startDaemon(
+  config: DaemonConfig,
+  log: (msg: string) => void,
+  debug: (msg: string) => void,
+): Promise<RunningDaemon> {
+  const shutdown = new AbortController();
+  await mkdir(config.root, { recursive: true, mode: 0o711 });
+  const snapshotter = createNativeSnapshotter(path.join(config.root, 'snapshots'));
+  const cache = await openCacheManager({ root: config.root, snapshotter, signal: shutdown.signal }).catch(
+    (err: unknown) => {
+      const msg = (err as Error).message;
+      if (/lock/i.test(msg) || (err as { code?: string }).code === 'LEVEL_LOCKED') {
+        throw new Error(`state directory ${config.root} is in use by another kilnd`, { cause: err });
+      }
+      throw err;
+    },
+  );
+  const sessions = new SessionManager();
+  const localSource = createLocalSource({ sessions, refs: cache, index: cache });
+  const resolveOp = createOpResolver({ refs: cache, sources: new Map([['local', localSource]]) });
+  const solver = new Solver({
+    resolveOp,
+    cache,
+    ...(config.maxParallelism === undefined ? {} : { maxParallelism: config.maxParallelism }),
+  });
+  const services = loadGrpcServices();
+  const controller = new Controller({
+    sessions,
+    solver,
+    cache: cacheAdmin(cache),
+    frontends: createFrontends(),
+    exporters: createExporters(),
+    worker: {
+      id: `kiln-${os.hostname()}`,
+      labels: {
+        'org.mobyproject.buildkit.worker.executor': 'oci',
+        'org.mobyproject.buildkit.worker.hostname': os.hostname(),
+        'org.mobyproject.buildkit.worker.network': 'host',
+        'org.mobyproject.buildkit.worker.snapshotter': snapshotter.name,
+        'org.mobyproject.buildkit.worker.oci.process-mode': 'sandbox',
+      },
+      platforms: [{ Architecture: 'amd64', OS: 'linux' }],
+    },
+    version: kilnVersion,
+    log: debug,
+    signal: shutdown.signal,
+  });
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': maxMessageBytes,
+    'grpc.max_send_message_length': maxMessageBytes,
+  });
+  server.addService(services.Control.service, controller.controlHandlers());
+  server.addService(services.LLBBridge.service, controller.llbBridgeHandlers());
+  let removeSockets: () => Promise<void>;
+  try {
+    removeSockets = await listen(server, config.addresses, config.tls);
+  } catch (err) {
+    server.forceShutdown();
+    await cache.close();
+    throw err;
+  }
+  log(`kilnd ${kilnVersion} running: root ${config.root}, listening on ${config.addresses.join(', ')}`);
+
+  let closing: Promise<void> | undefined;
+  return {
+    close() {
+      closing ??= (async () => {
+        shutdown.abort(new Error('kilnd is shutting down'));
+        await new Promise<void>((resolve) => {
+          const force = setTimeout(() => {
+            server.forceShutdown();
+            resolve();
+          }, 5000);
+          server.tryShutdown(() => {
+            clearTimeout(force);
+            resolve();
+          });
+        });
+        sessions.closeAll(new Error('kilnd is shutting down'));
+        await removeSockets();
+        await cache.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+function toUsageInfo(r: UsageRecord): UsageInfo {
+  return {
+    id: r.ID,
+    mutable: r.Mutable,
+    inUse: r.InUse,
+    size: r.Size,
+    createdAt: r.CreatedAt.getTime(),
+    lastUsedAt: r.LastUsedAt?.getTime(),
+    usageCount: r.UsageCount,
+    description: r.Description,
+    recordType: r.RecordType,
+    shared: r.Shared,
+    parents: r.Parents,
+  };
+}
+
+function cacheAdmin(cache: Awaited<ReturnType<typeof openCacheManager>>): CacheAdmin {
+  return {
+    async diskUsage(filter, signal) {
+      return (await cache.diskUsage({ filter }, signal)).map(toUsageInfo);
+    },
+    async prune(opts, onPruned, signal) {
+      const writes: Promise<void>[] = [];
+      await cache.prune(
+        { all: opts.all, keepDurationMs: opts.keepDurationMs, keepBytes: opts.keepBytes, filter: opts.filter },
+        (r) => writes.push(onPruned(toUsageInfo(r))),
+        signal,
+      );
+      await Promise.all(writes);
+    },
+  };
+}
