@@ -16,13 +16,15 @@ export type ListenAddress = { kind: 'unix'; path: string } | { kind: 'tcp'; host
 export function parseListenAddress(addr: string): ListenAddress {
   if (addr.startsWith('unix://')) {
     const p = addr.slice('unix://'.length);
-    if (!p.startsWith('/')) throw new InvalidArgumentError(`--addr ${addr}: a unix socket path must be absolute`);
+    if (!p.startsWith('/'))
+      throw new InvalidArgumentError(`--addr ${addr}: a unix socket path must be absolute`);
     return { kind: 'unix', path: p };
   }
   if (addr.startsWith('tcp://')) {
     const u = new URL(`http://${addr.slice('tcp://'.length)}`);
     const port = Number(u.port);
-    if (!u.port || !Number.isInteger(port)) throw new InvalidArgumentError(`--addr ${addr}: a port is required`);
+    if (!u.port || !Number.isInteger(port))
+      throw new InvalidArgumentError(`--addr ${addr}: a port is required`);
     return { kind: 'tcp', host: u.hostname.replace(/^\[|\]$/g, ''), port };
   }
   throw new InvalidArgumentError(`--addr ${addr}: unsupported scheme (use unix:// or tcp://)`);
@@ -44,9 +46,13 @@ async function prepareUnixSocket(p: string): Promise<void> {
   await mkdir(path.dirname(p), { recursive: true, mode: 0o711 });
   const st = await stat(p).catch(() => undefined);
   if (!st) return;
-  if (!st.isSocket()) throw new KilnError('ALREADY_EXISTS', `${p} exists and is not a socket; refusing to replace it`);
+  if (!st.isSocket())
+    throw new KilnError('ALREADY_EXISTS', `${p} exists and is not a socket; refusing to replace it`);
   if (await socketAnswers(p)) {
-    throw new KilnError('ALREADY_EXISTS', `socket ${p} is in use: another kilnd (or buildkitd) is listening there`);
+    throw new KilnError(
+      'ALREADY_EXISTS',
+      `socket ${p} is in use: another kilnd (or buildkitd) is listening there`,
+    );
   }
   await rm(p, { force: true });
 }
@@ -73,11 +79,15 @@ export async function listen(
   for (const raw of addresses) {
     const addr = parseListenAddress(raw);
     if (addr.kind === 'unix') await prepareUnixSocket(addr.path);
-    const target = addr.kind === 'unix' ? `unix:${addr.path}` : `${addr.host.includes(':') ? `[${addr.host}]` : addr.host}:${addr.port}`;
+    const target =
+      addr.kind === 'unix'
+        ? `unix:${addr.path}`
+        : `${addr.host.includes(':') ? `[${addr.host}]` : addr.host}:${addr.port}`;
     const creds = await credentials(addr, tls);
     await new Promise<number>((resolve, reject) =>
       server.bindAsync(target, creds, (err, port) => {
-        if (err) reject(new KilnError('UNAVAILABLE', `cannot listen on ${raw}: ${err.message}`, { cause: err }));
+        if (err)
+          reject(new KilnError('UNAVAILABLE', `cannot listen on ${raw}: ${err.message}`, { cause: err }));
         else resolve(port);
       }),
     );

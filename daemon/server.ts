@@ -4,6 +4,7 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { createFrontends } from '../frontends/index.js';
 import { loadGrpcServices } from '../proto/index.js';
+import { ContentHashCache } from '../worker/fs/content-hash.js';
 import { createNativeSnapshotter } from '../worker/snapshot/native.js';
 import { openCacheManager } from './cache/manager.js';
 import type { UsageRecord } from './cache/types.js';
@@ -12,7 +13,7 @@ import { type CacheAdmin, Controller, type UsageInfo } from './control/controlle
 import { createExporters } from './exporter/index.js';
 import { listen } from './listen.js';
 import { SessionManager } from './session/manager.js';
-import { createOpResolver } from './solver/ops/index.js';
+import { createOpResolver } from './solver/ops/op-resolver.js';
 import { Solver } from './solver/solver.js';
 import { createLocalSource } from './source/local.js';
 
@@ -48,8 +49,33 @@ export async function startDaemon(
     },
   );
   const sessions = new SessionManager();
-  const localSource = createLocalSource({ sessions, refs: cache, index: cache });
-  const resolveOp = createOpResolver({ refs: cache, sources: new Map([['local', localSource]]) });
+  const localSource = createLocalSource({
+    sessions,
+    refs: cache,
+    // The last upload of each shared key, so the next sync only moves what changed.
+    index: {
+      async get(key) {
+        const ref = await cache.getSharedKey(key, shutdown.signal);
+        if (!ref) return undefined;
+        await ref.release();
+        return ref.id;
+      },
+      async set(key, refId) {
+        const ref = await cache.get(refId);
+        if (!ref) return;
+        try {
+          await cache.setSharedKey(key, ref, shutdown.signal);
+        } finally {
+          await ref.release();
+        }
+      },
+    },
+  });
+  const resolveOp = createOpResolver({
+    refs: cache,
+    sources: new Map([['local', localSource]]),
+    hashCache: new ContentHashCache(),
+  });
   const solver = new Solver({
     resolveOp,
     cache,
@@ -141,7 +167,12 @@ function cacheAdmin(cache: Awaited<ReturnType<typeof openCacheManager>>): CacheA
     async prune(opts, onPruned, signal) {
       const writes: Promise<void>[] = [];
       await cache.prune(
-        { all: opts.all, keepDurationMs: opts.keepDurationMs, keepBytes: opts.keepBytes, filter: opts.filter },
+        {
+          all: opts.all,
+          keepDurationMs: opts.keepDurationMs,
+          keepBytes: opts.keepBytes,
+          filter: opts.filter,
+        },
         (r) => writes.push(onPruned(toUsageInfo(r))),
         signal,
       );

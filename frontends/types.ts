@@ -51,5 +51,9 @@ export interface FrontendResult {
 }
 
 export interface Frontend {
-  solve(bridge: FrontendBridge, opts: Readonly<Record<string, string>>, signal: AbortSignal): Promise<FrontendResult>;
+  solve(
+    bridge: FrontendBridge,
+    opts: Readonly<Record<string, string>>,
+    signal: AbortSignal,
+  ): Promise<FrontendResult>;
 }

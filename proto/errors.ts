@@ -91,7 +91,8 @@ export function formatError(err: unknown): string {
 /** The one place where errors become gRPC statuses. */
 export function toGrpcStatus(err: unknown): { code: GrpcStatus; details: string } {
   if (err instanceof KilnError) return { code: grpcByCode[err.code], details: formatError(err) };
-  if (err instanceof Error && err.name === 'AbortError') return { code: GrpcStatus.CANCELLED, details: err.message };
+  if (err instanceof Error && err.name === 'AbortError')
+    return { code: GrpcStatus.CANCELLED, details: err.message };
   return { code: GrpcStatus.UNKNOWN, details: err instanceof Error ? err.message : String(err) };
 }
 

@@ -74,7 +74,12 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   const snapshotter = values.snapshotter ?? values['oci-worker-snapshotter'];
-  if (snapshotter !== undefined && snapshotter !== 'auto' && snapshotter !== 'native' && snapshotter !== 'overlayfs') {
+  if (
+    snapshotter !== undefined &&
+    snapshotter !== 'auto' &&
+    snapshotter !== 'native' &&
+    snapshotter !== 'overlayfs'
+  ) {
     throw new InvalidArgumentError(`--snapshotter must be auto, native or overlayfs, got "${snapshotter}"`);
   }
   const tls = { ...(fromFile.tls ?? {}) };

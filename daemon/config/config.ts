@@ -81,12 +81,16 @@ export function parseConfig(text: string, file: string, warn: (msg: string) => v
     doc = parseToml(text) as Table;
   } catch (err) {
     const where = err instanceof TomlError ? ` at line ${err.line}, column ${err.column}` : '';
-    throw new InvalidArgumentError(`${file}: invalid TOML${where}: ${(err as Error).message.split('\n')[0]}`, {
-      cause: err,
-    });
+    throw new InvalidArgumentError(
+      `${file}: invalid TOML${where}: ${(err as Error).message.split('\n')[0]}`,
+      {
+        cause: err,
+      },
+    );
   }
   const out: { -readonly [K in keyof DaemonConfig]?: DaemonConfig[K] } = {};
-  for (const key of Object.keys(doc)) if (!knownTopLevel.has(key)) warn(`${file}: unknown key "${key}" ignored`);
+  for (const key of Object.keys(doc))
+    if (!knownTopLevel.has(key)) warn(`${file}: unknown key "${key}" ignored`);
   if (doc.root !== undefined) out.root = expect<string>(file, 'root', doc.root, 'string');
   if (doc.debug !== undefined) out.debug = expect<boolean>(file, 'debug', doc.debug, 'boolean');
   if (doc['insecure-entitlements'] !== undefined) {
@@ -99,8 +103,10 @@ export function parseConfig(text: string, file: string, warn: (msg: string) => v
   }
   const grpc = doc.grpc;
   if (isTable(grpc)) {
-    for (const key of Object.keys(grpc)) if (!knownGrpc.has(key)) warn(`${file}: unknown key "grpc.${key}" ignored`);
-    if (grpc.address !== undefined) out.addresses = expect<string[]>(file, 'grpc.address', grpc.address, 'string[]');
+    for (const key of Object.keys(grpc))
+      if (!knownGrpc.has(key)) warn(`${file}: unknown key "grpc.${key}" ignored`);
+    if (grpc.address !== undefined)
+      out.addresses = expect<string[]>(file, 'grpc.address', grpc.address, 'string[]');
     if (isTable(grpc.tls)) {
       const tls: { cert?: string; key?: string; ca?: string } = {};
       for (const k of ['cert', 'key', 'ca'] as const) {
@@ -122,12 +128,19 @@ export function parseConfig(text: string, file: string, warn: (msg: string) => v
         if (!knownWorkerOci.has(key)) warn(`${file}: unknown key "worker.oci.${key}" ignored`);
       }
       if (oci['max-parallelism'] !== undefined) {
-        out.maxParallelism = expect<number>(file, 'worker.oci.max-parallelism', oci['max-parallelism'], 'number');
+        out.maxParallelism = expect<number>(
+          file,
+          'worker.oci.max-parallelism',
+          oci['max-parallelism'],
+          'number',
+        );
       }
       if (oci.snapshotter !== undefined) {
         const s = expect<string>(file, 'worker.oci.snapshotter', oci.snapshotter, 'string');
         if (s !== 'auto' && s !== 'native' && s !== 'overlayfs') {
-          throw new InvalidArgumentError(`${file}: worker.oci.snapshotter must be auto, native or overlayfs, got "${s}"`);
+          throw new InvalidArgumentError(
+            `${file}: worker.oci.snapshotter must be auto, native or overlayfs, got "${s}"`,
+          );
         }
         out.snapshotter = s;
       }
@@ -142,7 +155,10 @@ export function parseConfig(text: string, file: string, warn: (msg: string) => v
         if (!knownRegistry.has(key)) warn(`${file}: unknown key "registry.${host}.${key}" ignored`);
       }
       registries.set(host, {
-        http: value.http === undefined ? false : expect<boolean>(file, `registry.${host}.http`, value.http, 'boolean'),
+        http:
+          value.http === undefined
+            ? false
+            : expect<boolean>(file, `registry.${host}.http`, value.http, 'boolean'),
         insecure:
           value.insecure === undefined
             ? false
@@ -167,7 +183,9 @@ export async function loadConfigFile(
   try {
     text = await readFile(file, { encoding: 'utf8', signal });
   } catch (err) {
-    throw new InvalidArgumentError(`cannot read config file ${file}: ${(err as Error).message}`, { cause: err });
+    throw new InvalidArgumentError(`cannot read config file ${file}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   return parseConfig(text, file, warn);
 }

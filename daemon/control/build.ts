@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { CanceledError, InvalidArgumentError, NotFoundError } from '../../proto/errors.js';
 import type { DefinitionBytes, FrontendResult } from '../../frontends/types.js';
+import { CanceledError, InvalidArgumentError, NotFoundError } from '../../proto/errors.js';
 import type { Job } from '../solver/job.js';
 import type { Edge, ImmutableRef } from '../solver/types.js';
 
@@ -89,7 +89,9 @@ export class Build implements AsyncDisposable {
   /** LLBBridge.Return with a result. */
   complete(outcome: GatewayOutcome): void {
     if (outcome.refId !== undefined && !this.#results.has(outcome.refId)) {
-      throw new InvalidArgumentError(`returned ref ${JSON.stringify(outcome.refId)} was not created by this build`);
+      throw new InvalidArgumentError(
+        `returned ref ${JSON.stringify(outcome.refId)} was not created by this build`,
+      );
     }
     if (this.#settled) throw new InvalidArgumentError(`build ${this.ref} already returned a result`);
     this.#settled = true;

@@ -9,14 +9,14 @@ import {
   UnimplementedError,
 } from '../../proto/errors.js';
 import type { ControlHandlers } from '../../proto/generated/moby/buildkit/v1/Control.js';
-import type { SolveRequest__Output } from '../../proto/generated/moby/buildkit/v1/SolveRequest.js';
-import type { UsageRecord } from '../../proto/generated/moby/buildkit/v1/UsageRecord.js';
 import type { LLBBridgeHandlers } from '../../proto/generated/moby/buildkit/v1/frontend/LLBBridge.js';
 import type { Result__Output } from '../../proto/generated/moby/buildkit/v1/frontend/Result.js';
+import type { SolveRequest__Output } from '../../proto/generated/moby/buildkit/v1/SolveRequest.js';
+import type { UsageRecord } from '../../proto/generated/moby/buildkit/v1/UsageRecord.js';
 import type { Exporter, ExporterInstance } from '../exporter/types.js';
 import type { SessionManager } from '../session/manager.js';
-import type { Solver } from '../solver/solver.js';
 import { loadDefinition } from '../solver/llb-loader.js';
+import type { Solver } from '../solver/solver.js';
 import type { ImmutableRef, OpProgress } from '../solver/types.js';
 import { Build, type GatewayOutcome } from './build.js';
 import { pongCaps } from './caps.js';
@@ -178,9 +178,13 @@ export class Controller {
     await flushing;
   }
 
-  async #solve(req: SolveRequest__Output, callSignal: AbortSignal): Promise<{ ExporterResponse: Record<string, string> }> {
+  async #solve(
+    req: SolveRequest__Output,
+    callSignal: AbortSignal,
+  ): Promise<{ ExporterResponse: Record<string, string> }> {
     if (!req.Ref) throw new InvalidArgumentError('SolveRequest.Ref is empty');
-    if (!req.Session) throw new InvalidArgumentError('SolveRequest.Session is empty: a build needs a client session');
+    if (!req.Session)
+      throw new InvalidArgumentError('SolveRequest.Session is empty: a build needs a client session');
     if (this.#builds.get(req.Ref)) throw new InvalidArgumentError(`build ${req.Ref} already exists`);
     const exporter = this.#resolveExporter(req.Exporter, req.ExporterAttrs);
     const signal = AbortSignal.any([callSignal, this.#deps.signal]);
@@ -222,7 +226,11 @@ export class Controller {
     return exporter.resolve(attrs);
   }
 
-  async #runFrontendOrWait(req: SolveRequest__Output, build: Build, signal: AbortSignal): Promise<GatewayOutcome> {
+  async #runFrontendOrWait(
+    req: SolveRequest__Output,
+    build: Build,
+    signal: AbortSignal,
+  ): Promise<GatewayOutcome> {
     if (req.Frontend) {
       const frontend = this.#frontend(req.Frontend);
       const result = await frontend.solve(createFrontendBridge(build), req.FrontendAttrs, signal);
@@ -254,7 +262,9 @@ export class Controller {
     session: Parameters<ExporterInstance['export']>[0]['session'],
     signal: AbortSignal,
   ): Promise<Record<string, string>> {
-    const digest = `sha256:${createHash('sha256').update(`export-${randomBytes(8).toString('hex')}`).digest('hex')}`;
+    const digest = `sha256:${createHash('sha256')
+      .update(`export-${randomBytes(8).toString('hex')}`)
+      .digest('hex')}`;
     const started = Date.now();
     const job = build.job;
     job.write({ kind: 'vertex', digest, name: exporter.name, inputs: [], cached: false, started });
@@ -281,7 +291,15 @@ export class Controller {
     };
     try {
       const response = await exporter.export({ ref, metadata: outcome.metadata, session, signal, progress });
-      job.write({ kind: 'vertex', digest, name: exporter.name, inputs: [], cached: false, started, completed: Date.now() });
+      job.write({
+        kind: 'vertex',
+        digest,
+        name: exporter.name,
+        inputs: [],
+        cached: false,
+        started,
+        completed: Date.now(),
+      });
       return response;
     } catch (err) {
       job.write({
@@ -328,7 +346,9 @@ export class Controller {
           for (const [k, v] of Object.entries(result.metadata)) metadata[k] = Buffer.from(v);
           return {
             result: {
-              ...(ref ? { ref: { id: ref.id, def: toDefinitionMessage(ref.definition) } } : { ref: { id: '' } }),
+              ...(ref
+                ? { ref: { id: ref.id, def: toDefinitionMessage(ref.definition) } }
+                : { ref: { id: '' } }),
               metadata,
             },
           };
@@ -345,7 +365,9 @@ export class Controller {
       Return: unary(log, 'Return', async (req, signal, md) => {
         const build = await this.#gatewayBuild(md, signal);
         if (req.error && req.error.code !== 0) {
-          build.fail(new KilnError('INTERNAL', req.error.message || `frontend failed with code ${req.error.code}`));
+          build.fail(
+            new KilnError('INTERNAL', req.error.message || `frontend failed with code ${req.error.code}`),
+          );
           return {};
         }
         build.complete(outcomeFromResult(req.result));
@@ -353,13 +375,20 @@ export class Controller {
       }),
       ReadFile: unary(log, 'ReadFile', async (req, signal, md) => {
         const build = await this.#gatewayBuild(md, signal);
-        const range = req.Range ? { offset: Number(req.Range.Offset), length: Number(req.Range.Length) } : undefined;
+        const range = req.Range
+          ? { offset: Number(req.Range.Offset), length: Number(req.Range.Length) }
+          : undefined;
         const data = await createFrontendBridge(build).readFile({ id: req.Ref }, req.FilePath, signal, range);
         return { Data: Buffer.from(data) };
       }),
       ReadDir: unary(log, 'ReadDir', async (req, signal, md) => {
         const build = await this.#gatewayBuild(md, signal);
-        const entries = await createFrontendBridge(build).readDir({ id: req.Ref }, req.DirPath, signal, req.IncludePattern || undefined);
+        const entries = await createFrontendBridge(build).readDir(
+          { id: req.Ref },
+          req.DirPath,
+          signal,
+          req.IncludePattern || undefined,
+        );
         return { entries: entries.map(toStatMessage) };
       }),
       StatFile: unary(log, 'StatFile', async (req, signal, md) => {
@@ -418,7 +447,10 @@ function outcomeFromResult(result: Result__Output | null): GatewayOutcome {
   return { refId, metadata: result.metadata };
 }
 
-function toDefinitionMessage(def: { def: readonly Uint8Array[]; metadata: Readonly<Record<string, unknown>> }) {
+function toDefinitionMessage(def: {
+  def: readonly Uint8Array[];
+  metadata: Readonly<Record<string, unknown>>;
+}) {
   return { def: def.def.map((b) => Buffer.from(b)), metadata: def.metadata as Record<string, never> };
 }
 
@@ -459,4 +491,3 @@ function toUsageRecord(r: UsageInfo): UsageRecord {
     Parents: [...r.parents],
   };
 }
-

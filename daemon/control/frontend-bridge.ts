@@ -1,8 +1,8 @@
 import type { Stats } from 'node:fs';
 import { lstat, open, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
-import { InvalidArgumentError, NotFoundError } from '../../proto/errors.js';
 import type { FileStat, FrontendBridge, ResultRef } from '../../frontends/types.js';
+import { InvalidArgumentError, NotFoundError } from '../../proto/errors.js';
 import { goModeFromUnix } from '../../worker/fs/fsutil-types.js';
 import { PatternMatcher } from '../../worker/fs/patternmatcher.js';
 import { resolveInRoot } from '../../worker/fs/root-path.js';
@@ -19,20 +19,29 @@ export function createFrontendBridge(build: Build): FrontendBridge {
   return {
     sessionId: build.sessionId,
     async solve({ definition }) {
-      const edge = loadDefinition({ def: [...definition.def], metadata: { ...definition.metadata } as never });
+      const edge = loadDefinition({
+        def: [...definition.def],
+        metadata: { ...definition.metadata } as never,
+      });
       return { id: build.addResult(definition, edge).id };
     },
     async readFile(ref, filePath, signal, range) {
       const root = await snapshotDir(ref, signal);
       const host = await resolveInRoot(root, filePath);
       const fh = await open(host, 'r').catch((err: unknown) => {
-        throw new NotFoundError(`${filePath}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+        throw new NotFoundError(
+          `${filePath}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+        );
       });
       try {
         const st = await fh.stat();
         if (!st.isFile()) throw new InvalidArgumentError(`${filePath}: not a regular file`);
         const offset = range?.offset ?? 0;
-        const length = Math.min(range?.length && range.length > 0 ? range.length : st.size, st.size - offset, maxReadBytes);
+        const length = Math.min(
+          range?.length && range.length > 0 ? range.length : st.size,
+          st.size - offset,
+          maxReadBytes,
+        );
         if (length <= 0) return new Uint8Array();
         const buf = Buffer.alloc(length);
         const { bytesRead } = await fh.read(buf, 0, length, offset);

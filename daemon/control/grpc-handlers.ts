@@ -66,7 +66,12 @@ export function writeWithBackpressure<T>(
 export function serverStream<Req, Res>(
   log: Logger,
   name: string,
-  fn: (req: Req, write: (m: Res) => Promise<void>, signal: AbortSignal, metadata: grpc.Metadata) => Promise<void>,
+  fn: (
+    req: Req,
+    write: (m: Res) => Promise<void>,
+    signal: AbortSignal,
+    metadata: grpc.Metadata,
+  ) => Promise<void>,
 ): grpc.handleServerStreamingCall<Req, Res> {
   return (call) => {
     const { signal, dispose } = callSignal(call);

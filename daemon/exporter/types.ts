@@ -1,5 +1,5 @@
-import type { ImmutableRef, OpProgress } from '../solver/types.js';
 import type { Session } from '../session/session.js';
+import type { ImmutableRef, OpProgress } from '../solver/types.js';
 
 /** What an exporter gets: the build's result and the client session to send it through. */
 export interface ExportInput {

@@ -18,6 +18,8 @@ export interface Heredoc {
 export interface InstructionNode {
   /** Lower-cased keyword: `from`, `run`, `copy`, … */
   readonly keyword: string;
+  /** The keyword as written (`From`, `RUN`), for casing checks. */
+  readonly rawKeyword?: string;
   /** Arguments as BuildKit's parser splits them (see shared/corpus/README.md §1). */
   readonly args: readonly string[];
   /** True for JSON (exec) form. */
@@ -43,6 +45,7 @@ export interface ParseWarning {
   readonly line: number;
 }
 
+/** Parser directive values as written (e.g. `docker/dockerfile:1 // opts`); see detectSyntax(). */
 export interface Directives {
   readonly syntax?: string;
   readonly escape?: string;

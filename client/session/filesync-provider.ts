@@ -1,0 +1,61 @@
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { toGrpcStatus } from '../../proto/errors.js';
+import { packetStream } from '../../worker/fs/fsutil-packet.js';
+import { sendDiffCopy } from '../../worker/fs/fsutil-send.js';
+import type { FsStat } from '../../worker/fs/fsutil-types.js';
+import {
+  callSignal,
+  metadataList,
+  metadataValues,
+  type SessionAttachable,
+  serverMessageStream,
+} from './attachable.js';
+
+/** FileSync.DiffCopy: serves `--local name=path` directories to the daemon (BuildKit fsSyncProvider). */
+
+export interface SyncedDir {
+  readonly dir: string;
+  /** Client-side excludes (docker's .dockerignore handling); replaced unless the daemon asks to override. */
+  readonly excludes?: readonly string[];
+}
+
+export function fileSyncProvider(
+  dirs: ReadonlyMap<string, string | SyncedDir> | Readonly<Record<string, string | SyncedDir>>,
+  signal: AbortSignal,
+): SessionAttachable {
+  const byName = new Map<string, SyncedDir>(
+    (dirs instanceof Map ? [...dirs.entries()] : Object.entries(dirs)).map(([k, v]) => [
+      k,
+      typeof v === 'string' ? { dir: v } : v,
+    ]),
+  );
+  const handler = (call: ServerDuplexStream<Buffer, Buffer>) => {
+    const md = call.metadata;
+    const name = metadataValues(md, 'dir-name')[0] ?? '';
+    const synced = byName.get(name);
+    if (!synced) {
+      call.emit('error', { code: GrpcStatus.NOT_FOUND, details: `no access allowed to dir "${name}"` });
+      return;
+    }
+    let excludes = metadataList(md, 'exclude-patterns');
+    const override = metadataValues(md, 'override-excludes')[0] === 'true';
+    if (synced.excludes && !override) excludes = [...synced.excludes];
+    const opts = {
+      includePatterns: metadataList(md, 'include-patterns'),
+      excludePatterns: excludes,
+      followPaths: metadataList(md, 'followpaths'),
+      // buildctl's Map: the daemon owns the files, whoever owns them here.
+      mapStat: (s: FsStat) => ({ ...s, uid: 0, gid: 0 }),
+    };
+    sendDiffCopy(packetStream(serverMessageStream(call)), synced.dir, opts, callSignal(call, signal)).catch(
+      (err: unknown) => {
+        const st = toGrpcStatus(err);
+        call.emit('error', { code: st.code, details: st.details });
+      },
+    );
+  };
+  return {
+    methods: [{ kind: 'bidi', path: '/moby.filesync.v1.FileSync/DiffCopy', handler }],
+  };
+}

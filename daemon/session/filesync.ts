@@ -1,0 +1,132 @@
+import { encodeMessage } from '../../proto/codec.js';
+import { type MessageStream, packetStream } from '../../worker/fs/fsutil-packet.js';
+import { type ReceiveResult, receiveDiffCopy } from '../../worker/fs/fsutil-receive.js';
+import { sendDiffCopy } from '../../worker/fs/fsutil-send.js';
+import { FailedPreconditionError } from './errors.js';
+import type { Session } from './session.js';
+import type { SessionStreamCall } from './tunnel-client.js';
+
+/** File transfers over a session (BuildKit session/filesync/filesync.go), daemon side. */
+
+export const FileSyncMethods = {
+  syncDiffCopy: '/moby.filesync.v1.FileSync/DiffCopy',
+  sendDiffCopy: '/moby.filesync.v1.FileSend/DiffCopy',
+} as const;
+
+export const FileSyncMetadataKeys = {
+  dirName: 'dir-name',
+  includePatterns: 'include-patterns',
+  excludePatterns: 'exclude-patterns',
+  followPaths: 'followpaths',
+  overrideExcludes: 'override-excludes',
+} as const;
+
+export interface FetchLocalDirOptions {
+  /** The `local://<name>` name; the client maps it to a directory. */
+  readonly name: string;
+  readonly dest: string;
+  readonly includePatterns?: readonly string[];
+  readonly excludePatterns?: readonly string[];
+  readonly followPaths?: readonly string[];
+  readonly onProgress?: (bytes: number) => void;
+}
+
+/** Adapts a session call to the message stream the fsutil code speaks, ending the call on every path. */
+function messageStream(call: SessionStreamCall): MessageStream {
+  return {
+    send: (b) => call.send(b),
+    end: () => call.end(),
+    [Symbol.asyncIterator]: () => call[Symbol.asyncIterator](),
+  };
+}
+
+/**
+ * Pulls a client directory into `dest` incrementally: only files whose type, mode, size or mtime
+ * differ from what `dest` already holds cross the wire; entries the client no longer has are removed.
+ */
+export async function fetchLocalDir(
+  session: Session,
+  opts: FetchLocalDirOptions,
+  signal: AbortSignal,
+): Promise<ReceiveResult> {
+  if (!session.supports(FileSyncMethods.syncDiffCopy)) {
+    throw new FailedPreconditionError(
+      `no local sources enabled: session ${session.id} does not serve file sync`,
+    );
+  }
+  const md: Record<string, string | string[]> = {
+    [FileSyncMetadataKeys.dirName]: opts.name,
+    [FileSyncMetadataKeys.overrideExcludes]: 'true',
+  };
+  if (opts.includePatterns?.length) md[FileSyncMetadataKeys.includePatterns] = [...opts.includePatterns];
+  if (opts.excludePatterns?.length) md[FileSyncMetadataKeys.excludePatterns] = [...opts.excludePatterns];
+  if (opts.followPaths?.length) md[FileSyncMetadataKeys.followPaths] = [...opts.followPaths];
+  const call = session.stream(FileSyncMethods.syncDiffCopy, md, signal);
+  const receiveOpts = opts.onProgress ? { onProgress: opts.onProgress } : {};
+  const result = await receiveDiffCopy(
+    packetStream(messageStream(call)),
+    opts.dest,
+    { ...receiveOpts, ownership: 'preserve', differ: 'metadata' },
+    signal,
+  );
+  await call.done;
+  return result;
+}
+
+function requireFileSend(session: Session): void {
+  if (!session.supports(FileSyncMethods.sendDiffCopy)) {
+    throw new FailedPreconditionError(
+      `the client of session ${session.id} does not accept exported files (${FileSyncMethods.sendDiffCopy} not advertised)`,
+    );
+  }
+}
+
+/** Local exporter: sends `dir` to the client's FileSend target as fsutil packets. */
+export async function sendDirToClient(
+  session: Session,
+  dir: string,
+  signal: AbortSignal,
+  opts: { onProgress?: (bytes: number) => void } = {},
+): Promise<void> {
+  requireFileSend(session);
+  const call = session.stream(FileSyncMethods.sendDiffCopy, {}, signal);
+  await sendDiffCopy(
+    packetStream(messageStream(call)),
+    dir,
+    opts.onProgress ? { onProgress: opts.onProgress } : {},
+    signal,
+  );
+  await drain(call);
+}
+
+/** Tar-style exporters: streams raw bytes (BytesMessage chunks) with `exporter-md-*` metadata. */
+export async function sendTarToClient(
+  session: Session,
+  tar: AsyncIterable<Uint8Array>,
+  exporterMetadata: Readonly<Record<string, string>>,
+  signal: AbortSignal,
+): Promise<void> {
+  requireFileSend(session);
+  const md: Record<string, string> = {};
+  for (const [k, v] of Object.entries(exporterMetadata)) md[`exporter-md-${k.toLowerCase()}`] = v;
+  const call = session.stream(FileSyncMethods.sendDiffCopy, md, signal);
+  try {
+    for await (const chunk of tar) {
+      if (chunk.byteLength === 0) continue;
+      await call.send(encodeMessage('moby.filesync.v1.BytesMessage', { data: chunk }));
+    }
+  } catch (err) {
+    call.end();
+    throw err;
+  }
+  call.end();
+  await drain(call);
+}
+
+/** Waits for the peer to finish (EOF and an OK status), ignoring any stray messages. */
+async function drain(call: SessionStreamCall): Promise<void> {
+  for await (const _ of call) {
+    // The peer has nothing to say after FIN / EOF.
+  }
+  await call.done;
+}

@@ -1,0 +1,278 @@
+import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import type { Duplex } from 'node:stream';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { CanceledError, KilnError, throwIfAborted } from '../../proto/errors.js';
+import { decodeGrpcMessage, errorFromGrpcStatus, SessionCallError } from './grpc-status.js';
+
+/**
+ * The daemon's gRPC client inside the session tunnel: plain HTTP/2 with gRPC's 5-byte message
+ * framing (BuildKit dials grpc-go over the hijacked conn; Node's http2 client plays that role here).
+ */
+
+/** Per-call request metadata; an array is sent as repeated header fields. */
+export type CallMetadata = Readonly<Record<string, string | readonly string[]>>;
+
+export interface SessionStreamCall extends AsyncIterable<Uint8Array> {
+  /** Sends one message; waits while the peer applies backpressure. */
+  send(message: Uint8Array): Promise<void>;
+  /** Half-closes the request side (CloseSend). */
+  end(): void;
+  /** Resolves with the final status once the call is over (rejects with the typed error). */
+  readonly done: Promise<void>;
+}
+
+const MAX_BUFFERED_MESSAGES = 16;
+
+export class TunnelGrpcClient {
+  private readonly h2: ClientHttp2Session;
+  readonly closed: Promise<Error | undefined>;
+
+  constructor(conn: Duplex) {
+    this.h2 = http2.connect('http://localhost', { createConnection: () => conn });
+    this.closed = new Promise((resolve) => {
+      let err: Error | undefined;
+      this.h2.once('error', (e: Error) => {
+        err = e;
+      });
+      this.h2.once('close', () => resolve(err));
+    });
+    // Errors surface through `closed` and the calls; an unhandled 'error' must not crash the daemon.
+    this.h2.on('error', () => {});
+  }
+
+  get isClosed(): boolean {
+    return this.h2.closed || this.h2.destroyed;
+  }
+
+  close(): void {
+    if (!this.h2.destroyed) this.h2.destroy();
+  }
+
+  stream(method: string, metadata: CallMetadata, signal: AbortSignal): SessionStreamCall {
+    throwIfAborted(signal);
+    if (this.isClosed)
+      throw new SessionCallError('UNAVAILABLE', GrpcStatus.UNAVAILABLE, `${method}: session closed`);
+    const headers: http2.OutgoingHttpHeaders = {
+      ':method': 'POST',
+      ':path': method,
+      ':scheme': 'http',
+      ':authority': 'localhost',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      'user-agent': 'kiln-session/0.1',
+    };
+    for (const [k, v] of Object.entries(metadata)) {
+      headers[k.toLowerCase()] = typeof v === 'string' ? v : [...v];
+    }
+    const req = this.h2.request(headers, { endStream: false });
+    return new GrpcCall(method, req, signal);
+  }
+
+  async unary(
+    method: string,
+    request: Uint8Array,
+    metadata: CallMetadata,
+    signal: AbortSignal,
+  ): Promise<Uint8Array> {
+    const call = this.stream(method, metadata, signal);
+    const sent = call.send(request).then(() => call.end());
+    let response: Uint8Array | undefined;
+    for await (const m of call) {
+      if (response !== undefined) {
+        throw new SessionCallError(
+          'INTERNAL',
+          GrpcStatus.INTERNAL,
+          `${method}: more than one response message`,
+        );
+      }
+      response = m;
+    }
+    await sent;
+    if (response === undefined) {
+      throw new SessionCallError('INTERNAL', GrpcStatus.INTERNAL, `${method}: no response message`);
+    }
+    return response;
+  }
+}
+
+class GrpcCall implements SessionStreamCall {
+  private readonly queue: Uint8Array[] = [];
+  private pendingBytes: Buffer = Buffer.alloc(0);
+  private wake: (() => void) | undefined;
+  private status: number | undefined;
+  private statusMessage = '';
+  private error: KilnError | undefined;
+  private finished = false;
+  private readDone = false;
+  private resolveDone!: () => void;
+  private rejectDone!: (err: unknown) => void;
+  readonly done: Promise<void>;
+
+  constructor(
+    private readonly method: string,
+    private readonly req: ClientHttp2Stream,
+    private readonly signal: AbortSignal,
+  ) {
+    this.done = new Promise((resolve, reject) => {
+      this.resolveDone = resolve;
+      this.rejectDone = reject;
+    });
+    // Callers that only iterate learn the outcome there; avoid unhandled rejections.
+    this.done.catch(() => {});
+    const onAbort = () => {
+      const reason: unknown = signal.reason;
+      this.fail(
+        reason instanceof KilnError ? reason : new CanceledError(`${method}: canceled: ${String(reason)}`),
+      );
+      if (!req.destroyed) req.close(http2.constants.NGHTTP2_CANCEL);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    req.on('response', (h: IncomingHttpHeaders) => {
+      const code = Number(h[':status']);
+      if (code !== 200) {
+        this.fail(
+          new SessionCallError(
+            'UNAVAILABLE',
+            GrpcStatus.UNAVAILABLE,
+            `${method}: unexpected HTTP status ${code}`,
+          ),
+        );
+        return;
+      }
+      // Trailers-only response: the status comes with the headers.
+      this.readStatus(h);
+    });
+    req.on('data', (chunk: Buffer) => this.onData(chunk));
+    req.on('trailers', (h: IncomingHttpHeaders) => this.readStatus(h));
+    req.on('error', (err: Error) => {
+      this.fail(
+        new SessionCallError('UNAVAILABLE', GrpcStatus.UNAVAILABLE, `${method}: ${err.message}`, {
+          cause: err,
+        }),
+      );
+    });
+    // The response side can end (trailers) while our request side is still open: let readers finish.
+    req.on('end', () => {
+      if (this.status === GrpcStatus.OK && this.pendingBytes.length === 0) {
+        this.readDone = true;
+        this.poke();
+      } else if (this.status !== undefined && this.status !== GrpcStatus.OK) {
+        this.fail(errorFromGrpcStatus(this.status, this.statusMessage, method));
+      }
+    });
+    req.on('close', () => {
+      signal.removeEventListener('abort', onAbort);
+      if (this.status === undefined) {
+        this.fail(
+          new SessionCallError(
+            'UNAVAILABLE',
+            GrpcStatus.UNAVAILABLE,
+            `${method}: stream closed without a status (rst code ${req.rstCode ?? 'none'})`,
+          ),
+        );
+      } else if (this.status !== GrpcStatus.OK) {
+        this.fail(errorFromGrpcStatus(this.status, this.statusMessage, method));
+      } else if (this.pendingBytes.length > 0) {
+        this.fail(new SessionCallError('INTERNAL', GrpcStatus.INTERNAL, `${method}: truncated message`));
+      } else {
+        this.finish();
+      }
+    });
+    // Nothing to read is still something to wait for: keep the stream flowing into our queue.
+    req.resume();
+  }
+
+  private readStatus(h: IncomingHttpHeaders): void {
+    const raw = h['grpc-status'];
+    if (raw === undefined) return;
+    this.status = Number(Array.isArray(raw) ? raw[0] : raw);
+    const msg = h['grpc-message'];
+    this.statusMessage = decodeGrpcMessage(Array.isArray(msg) ? msg[0] : msg);
+  }
+
+  private onData(chunk: Buffer): void {
+    this.pendingBytes = this.pendingBytes.length === 0 ? chunk : Buffer.concat([this.pendingBytes, chunk]);
+    while (this.pendingBytes.length >= 5) {
+      const compressed = this.pendingBytes[0];
+      const len = this.pendingBytes.readUInt32BE(1);
+      if (this.pendingBytes.length < 5 + len) break;
+      if (compressed !== 0) {
+        this.fail(
+          new SessionCallError(
+            'INTERNAL',
+            GrpcStatus.INTERNAL,
+            `${this.method}: compressed messages unsupported`,
+          ),
+        );
+        this.req.close(http2.constants.NGHTTP2_CANCEL);
+        return;
+      }
+      this.queue.push(Uint8Array.prototype.slice.call(this.pendingBytes, 5, 5 + len));
+      this.pendingBytes = this.pendingBytes.subarray(5 + len);
+    }
+    if (this.queue.length >= MAX_BUFFERED_MESSAGES) this.req.pause();
+    this.poke();
+  }
+
+  private poke(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  private fail(err: KilnError): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.error = err;
+    this.rejectDone(err);
+    this.poke();
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.resolveDone();
+    this.poke();
+  }
+
+  async send(message: Uint8Array): Promise<void> {
+    if (this.error) throw this.error;
+    throwIfAborted(this.signal);
+    const frame = Buffer.allocUnsafe(5 + message.byteLength);
+    frame[0] = 0;
+    frame.writeUInt32BE(message.byteLength, 1);
+    frame.set(message, 5);
+    if (this.req.write(frame)) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.req.off('drain', done);
+        this.req.off('close', done);
+        resolve();
+      };
+      this.req.on('drain', done);
+      this.req.on('close', done);
+    });
+    if (this.error) throw this.error;
+  }
+
+  end(): void {
+    if (!this.req.writableEnded && !this.req.destroyed) this.req.end();
+  }
+
+  /** Several loops may read in turn (e.g. the fsutil code, then a drain); leaving one does not cancel. */
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    for (;;) {
+      const m = this.queue.shift();
+      if (m !== undefined) {
+        if (this.queue.length < MAX_BUFFERED_MESSAGES / 2 && !this.req.destroyed) this.req.resume();
+        yield m;
+        continue;
+      }
+      if (this.error) throw this.error;
+      if (this.finished || this.readDone) return;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    }
+  }
+}

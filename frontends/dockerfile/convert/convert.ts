@@ -1,0 +1,720 @@
+import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
+import {
+  type ChownSpec,
+  type CopyOptions,
+  copy,
+  type FileAction,
+  mkdir,
+  mkfile,
+  parseChown,
+} from '../../../client/llb/file-op.js';
+import { merge } from '../../../client/llb/merge-op.js';
+import type { OpOptions } from '../../../client/llb/op-options.js';
+import { normalizePath } from '../../../client/llb/paths.js';
+import { defaultPlatform, formatPlatform, type Platform } from '../../../client/llb/platform.js';
+import { local } from '../../../client/llb/source-op.js';
+import { State } from '../../../client/llb/state.js';
+import { InvalidArgumentError, type SourceLocation, UnimplementedError } from '../../../proto/errors.js';
+import type { Command, CommandOf, KeyValueOptional, Stage } from '../instructions/commands.js';
+import { parseInstructions } from '../instructions/parse.js';
+import type { ParseResult } from '../parser/ast.js';
+import { goQuoteList } from '../parser/go-quote.js';
+import { type EnvGetter, ShellLex } from '../shell/lex.js';
+import { formatGoDuration, goList } from './go-format.js';
+import {
+  addEnv,
+  cloneImage,
+  commitToHistory,
+  defaultPathEnv,
+  emptyImage,
+  type ImageConfig,
+} from './image-config.js';
+import { parsePortSpecs } from './ports.js';
+
+export interface ConvertOptions {
+  /** Dockerfile name used in errors (`Dockerfile:4: …`). */
+  readonly file: string;
+  readonly target?: string;
+  readonly buildArgs?: Readonly<Record<string, string>>;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly platform?: Platform;
+  readonly sessionId?: string;
+  /** .dockerignore patterns for the build context. */
+  readonly excludePatterns?: readonly string[];
+  /** `no-cache`: undefined = off, [] = every stage, else those stages. */
+  readonly noCache?: readonly string[];
+  /** Local name of the build context (opt `contextkey`). */
+  readonly contextName?: string;
+}
+
+export interface ConvertResult {
+  readonly state: State;
+  readonly image: ImageConfig;
+  /** Context paths COPY/ADD read (followPaths of the context local); undefined = whole context. */
+  readonly contextPaths: readonly string[] | undefined;
+}
+
+/** A Dockerfile feature this slice of Kiln cannot lower yet. */
+export class UnsupportedInstructionError extends UnimplementedError {
+  constructor(what: string, location: SourceLocation) {
+    super(`${location.file}:${location.line}: ${what}`, { location });
+    this.name = 'UnsupportedInstructionError';
+  }
+}
+
+const emptyImageName = 'scratch';
+
+interface StageState {
+  readonly stage: Stage;
+  readonly index: number;
+  stageName: string;
+  base: StageState | undefined;
+  readonly deps: Set<StageState>;
+  readonly copySources: Map<CommandOf<'copy'>, StageState>;
+  state: State;
+  image: ImageConfig;
+  dispatched: boolean;
+  cmdIndex: number;
+  cmdTotal: number;
+  cmdSet: boolean;
+  ignoreCache: boolean;
+  buildArgs: KeyValueOptional[];
+  readonly ctxPaths: Set<string>;
+}
+
+/**
+ * Lowers a parsed Dockerfile to LLB (dockerfile2llb): stages from scratch or earlier stages, COPY/ADD
+ * of local files, WORKDIR, ENV/ARG/LABEL and the config-only instructions. RUN and registry base
+ * images are reported as not supported yet.
+ */
+export function convertDockerfile(ast: ParseResult, opts: ConvertOptions): ConvertResult {
+  // The context local depends on the paths COPY/ADD use, which are only known after dispatch (BuildKit
+  // patches a mutable output in); dispatching twice keeps every State immutable.
+  const probe = dispatchAll(ast, opts, State.scratch());
+  const contextPaths = normalizeContextPaths(probe.ctxPaths);
+  const context = local(opts.contextName ?? 'context', {
+    ...(opts.sessionId ? { sessionId: opts.sessionId } : {}),
+    ...(opts.excludePatterns?.length ? { excludePatterns: opts.excludePatterns } : {}),
+    ...(contextPaths ? { followPaths: contextPaths } : {}),
+    sharedKeyHint: opts.contextName ?? 'context',
+    customName: '[internal] load build context',
+  });
+  const result = dispatchAll(ast, opts, context);
+  return { state: result.state, image: result.image, contextPaths };
+}
+
+function normalizeContextPaths(paths: ReadonlySet<string>): string[] | undefined {
+  if (paths.size === 0 || paths.has('/')) return undefined;
+  return [...paths].map((p) => posix.join('.', p)).sort();
+}
+
+function dispatchAll(
+  ast: ParseResult,
+  opts: ConvertOptions,
+  buildContext: State,
+): { state: State; image: ImageConfig; ctxPaths: Set<string> } {
+  const { stages, metaArgs } = parseInstructions(ast, opts.file);
+  if (stages.length === 0) throw new InvalidArgumentError('dockerfile contains no stages to build');
+  const platform = opts.platform ?? defaultPlatform;
+  const shlex = new ShellLex(ast.escapeToken);
+  const buildArgs = opts.buildArgs ?? {};
+
+  let globalArgs = defaultArgs(platform);
+  for (const cmd of metaArgs) {
+    for (const kv of cmd.args) {
+      let value: string | undefined;
+      if (Object.hasOwn(buildArgs, kv.key)) value = buildArgs[kv.key];
+      else if (kv.value !== undefined) value = expand(shlex, kv.value, getterOf(globalArgs), cmd.location);
+      if (value !== undefined) globalArgs = new Map([...globalArgs, [kv.key, value]]);
+    }
+  }
+  const globalEnv = getterOf(globalArgs);
+
+  const all: StageState[] = [];
+  const byName = new Map<string, StageState>();
+  stages.forEach((stage, index) => {
+    const baseName = expand(shlex, stage.baseName, globalEnv, stage.location);
+    if (baseName === '') {
+      throw new InvalidArgumentError(`base name (${stage.baseName}) should not be blank`, {
+        location: stage.location,
+      });
+    }
+    const resolved: Stage = { ...stage, baseName };
+    const base = byName.get(baseName.toLowerCase());
+    const cmdTotal =
+      (baseName !== emptyImageName && !base ? 1 : 0) +
+      stage.commands.filter(
+        (c) => c.kind === 'add' || c.kind === 'copy' || c.kind === 'run' || c.kind === 'workdir',
+      ).length;
+    const ds: StageState = {
+      stage: resolved,
+      index,
+      stageName: stage.name || `stage-${index}`,
+      base,
+      deps: new Set(),
+      copySources: new Map(),
+      state: State.scratch(),
+      image: emptyImage(platform),
+      dispatched: false,
+      cmdIndex: 0,
+      cmdTotal,
+      cmdSet: false,
+      ignoreCache:
+        opts.noCache !== undefined && (opts.noCache.length === 0 || opts.noCache.includes(stage.name)),
+      buildArgs: [],
+      ctxPaths: new Set(),
+    };
+    all.push(ds);
+    if (stage.name) byName.set(stage.name, ds);
+  });
+
+  for (const ds of all) {
+    for (const cmd of ds.stage.commands) {
+      if (cmd.kind !== 'copy' || cmd.from === '') continue;
+      if (shlex.processWord(cmd.from, () => undefined) !== cmd.from) {
+        throw new InvalidArgumentError(
+          'variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround',
+          { location: cmd.location },
+        );
+      }
+      let src: StageState | undefined;
+      if (/^\d+$/.test(cmd.from)) {
+        src = all[Number(cmd.from)];
+        if (!src)
+          throw new InvalidArgumentError(`invalid stage index ${cmd.from}`, { location: cmd.location });
+      } else {
+        src = byName.get(cmd.from.toLowerCase());
+        if (!src) {
+          throw new UnsupportedInstructionError(
+            `COPY --from=${cmd.from}: copying from an image is not supported yet (needs registry images)`,
+            cmd.location,
+          );
+        }
+      }
+      ds.deps.add(src);
+      ds.copySources.set(cmd, src);
+    }
+  }
+  if (all.length === 1 && all[0]) all[0].stageName = '';
+
+  let target: StageState;
+  if (opts.target) {
+    const t = byName.get(opts.target.toLowerCase());
+    if (!t) {
+      throw new InvalidArgumentError(`target stage ${JSON.stringify(opts.target)} could not be found`);
+    }
+    target = t;
+  } else {
+    target = all[all.length - 1] as StageState;
+  }
+
+  const reachable = new Set<StageState>();
+  const visit = (s: StageState): void => {
+    if (reachable.has(s)) return;
+    reachable.add(s);
+    if (s.base) visit(s.base);
+    for (const d of s.deps) visit(d);
+  };
+  visit(target);
+
+  const ctx: DispatchContext = { shlex, globalEnv, buildArgs, buildContext, platform, file: opts.file };
+  const ctxPaths = new Set<string>();
+  for (const ds of all) {
+    if (!reachable.has(ds)) continue;
+    if (ds.base) {
+      ds.state = ds.base.state;
+      ds.image = cloneImage(ds.base.image);
+      delete ds.image.config.OnBuild;
+      ds.buildArgs = [...ds.base.buildArgs];
+    } else if (ds.stage.baseName.toLowerCase() === emptyImageName) {
+      ds.state = State.scratch().platform(platform);
+      ds.image = emptyImage(platform);
+    } else {
+      throw new UnsupportedInstructionError(
+        `FROM ${ds.stage.baseName}: registry images are not supported yet (only FROM scratch and earlier stages)`,
+        ds.stage.location,
+      );
+    }
+    ds.dispatched = true;
+    // The state starts from the base image's config: PATH, ENV, WORKDIR, USER.
+    if (!(ds.image.config.Env ?? []).some((e) => e.startsWith('PATH='))) {
+      ds.image.config.Env = [...(ds.image.config.Env ?? []), `PATH=${defaultPathEnv}`];
+    }
+    if (!ds.base) {
+      for (const e of ds.image.config.Env ?? []) {
+        const i = e.indexOf('=');
+        ds.state = ds.state.addEnv(i < 0 ? e : e.slice(0, i), i < 0 ? '' : e.slice(i + 1));
+      }
+      if (ds.image.config.WorkingDir) ds.state = ds.state.dir(ds.image.config.WorkingDir);
+      if (ds.image.config.User) ds.state = ds.state.user(ds.image.config.User);
+    }
+    for (const cmd of ds.stage.commands) dispatch(ds, cmd, ctx);
+    for (const p of ds.ctxPaths) ctxPaths.add(p);
+  }
+
+  const image = target.image;
+  if (opts.labels && Object.keys(opts.labels).length > 0) {
+    image.config.Labels = { ...(image.config.Labels ?? {}), ...opts.labels };
+  }
+  image.os = platform.os;
+  image.architecture = platform.architecture;
+  if (platform.variant) image.variant = platform.variant;
+  return { state: target.state, image, ctxPaths };
+}
+
+function defaultArgs(p: Platform): Map<string, string> {
+  const plat = formatPlatform(p);
+  return new Map([
+    ['BUILDPLATFORM', plat],
+    ['BUILDOS', p.os],
+    ['BUILDARCH', p.architecture],
+    ['BUILDVARIANT', p.variant ?? ''],
+    ['TARGETPLATFORM', plat],
+    ['TARGETOS', p.os],
+    ['TARGETARCH', p.architecture],
+    ['TARGETVARIANT', p.variant ?? ''],
+  ]);
+}
+
+function getterOf(m: ReadonlyMap<string, string>): EnvGetter {
+  return (name) => m.get(name);
+}
+
+interface DispatchContext {
+  readonly shlex: ShellLex;
+  readonly globalEnv: EnvGetter;
+  readonly buildArgs: Readonly<Record<string, string>>;
+  readonly buildContext: State;
+  readonly platform: Platform;
+  readonly file: string;
+}
+
+function expand(shlex: ShellLex, word: string, env: EnvGetter, location: SourceLocation): string {
+  try {
+    return shlex.processWord(word, env);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new InvalidArgumentError(message, { cause: err, location });
+  }
+}
+
+const stateEnv =
+  (ds: StageState): EnvGetter =>
+  (name) =>
+    ds.state.getEnv(name);
+
+function dispatch(ds: StageState, cmd: Command, ctx: DispatchContext): void {
+  const env = stateEnv(ds);
+  const x = (word: string): string => expand(ctx.shlex, word, env, cmd.location);
+  const img = ds.image;
+  switch (cmd.kind) {
+    case 'env': {
+      const parts: string[] = [];
+      for (const kv of cmd.env) {
+        const key = x(kv.key);
+        const value = x(kv.value);
+        parts.push(`${key}=${value}`);
+        ds.state = ds.state.addEnv(key, value);
+        img.config.Env = addEnv(img.config.Env, key, value);
+      }
+      commitToHistory(img, `ENV ${parts.join(' ')}`, false, false);
+      return;
+    }
+    case 'label': {
+      const parts: string[] = [];
+      img.config.Labels = { ...(img.config.Labels ?? {}) };
+      for (const kv of cmd.labels) {
+        const key = x(kv.key);
+        const value = x(kv.value);
+        img.config.Labels[key] = value;
+        parts.push(`${key}=${value}`);
+      }
+      commitToHistory(img, `LABEL ${parts.join(' ')}`, false, false);
+      return;
+    }
+    case 'maintainer':
+      img.author = cmd.maintainer;
+      commitToHistory(img, `MAINTAINER ${cmd.maintainer}`, false, false);
+      return;
+    case 'arg':
+      dispatchArg(ds, cmd, ctx);
+      return;
+    case 'workdir':
+      dispatchWorkdir(ds, x(cmd.path), cmd, ctx);
+      return;
+    case 'user': {
+      const user = x(cmd.user);
+      ds.state = ds.state.user(user);
+      img.config.User = user;
+      commitToHistory(img, `USER ${user}`, false, false);
+      return;
+    }
+    case 'cmd':
+    case 'entrypoint': {
+      const args = cmd.prependShell ? withShell(img, cmd.cmdLine) : [...cmd.cmdLine];
+      if (cmd.kind === 'cmd') {
+        img.config.Cmd = args;
+        img.config.ArgsEscaped = true;
+        ds.cmdSet = true;
+        commitToHistory(img, `CMD ${goQuoteList(args)}`, false, false);
+      } else {
+        img.config.Entrypoint = args;
+        if (!ds.cmdSet) img.config.Cmd = null;
+        commitToHistory(img, `ENTRYPOINT ${goQuoteList(args)}`, false, false);
+      }
+      return;
+    }
+    case 'expose': {
+      const words = cmd.ports.flatMap((p) => {
+        try {
+          return ctx.shlex.processWords(p, env);
+        } catch (err) {
+          throw new InvalidArgumentError(err instanceof Error ? err.message : String(err), {
+            location: cmd.location,
+          });
+        }
+      });
+      let ports: string[];
+      try {
+        ports = parsePortSpecs(words);
+      } catch (err) {
+        throw new InvalidArgumentError(err instanceof Error ? err.message : String(err), {
+          location: cmd.location,
+        });
+      }
+      img.config.ExposedPorts = { ...(img.config.ExposedPorts ?? {}) };
+      for (const p of ports) img.config.ExposedPorts[p] = {};
+      commitToHistory(img, `EXPOSE ${goList(ports)}`, false, false);
+      return;
+    }
+    case 'volume': {
+      const volumes = cmd.volumes.map(x);
+      img.config.Volumes = { ...(img.config.Volumes ?? {}) };
+      for (const v of volumes) {
+        if (v === '')
+          throw new InvalidArgumentError('VOLUME specified can not be an empty string', {
+            location: cmd.location,
+          });
+        img.config.Volumes[v] = {};
+      }
+      commitToHistory(img, `VOLUME ${goList(volumes)}`, false, false);
+      return;
+    }
+    case 'stopsignal': {
+      const signal = x(cmd.signal);
+      if (!isValidSignal(signal)) {
+        throw new InvalidArgumentError(`Invalid signal: ${signal}`, { location: cmd.location });
+      }
+      img.config.StopSignal = signal;
+      commitToHistory(img, `STOPSIGNAL ${signal}`, false, false);
+      return;
+    }
+    case 'shell':
+      img.config.Shell = [...cmd.shell];
+      commitToHistory(img, `SHELL ${goList(cmd.shell)}`, false, false);
+      return;
+    case 'healthcheck': {
+      const h = cmd.health;
+      img.config.Healthcheck = {
+        Test: [...h.test],
+        ...(h.interval ? { Interval: h.interval } : {}),
+        ...(h.timeout ? { Timeout: h.timeout } : {}),
+        ...(h.startPeriod ? { StartPeriod: h.startPeriod } : {}),
+        ...(h.startInterval ? { StartInterval: h.startInterval } : {}),
+        ...(h.retries ? { Retries: h.retries } : {}),
+      };
+      const text =
+        `{Test:${goList(h.test)} Interval:${formatGoDuration(h.interval)} Timeout:${formatGoDuration(h.timeout)} ` +
+        `StartPeriod:${formatGoDuration(h.startPeriod)} StartInterval:${formatGoDuration(h.startInterval)} Retries:${h.retries}}`;
+      commitToHistory(img, `HEALTHCHECK ${text}`, false, false);
+      return;
+    }
+    case 'onbuild':
+      img.config.OnBuild = [...(img.config.OnBuild ?? []), cmd.expression];
+      return;
+    case 'copy':
+    case 'add':
+      dispatchCopy(ds, cmd, ctx);
+      return;
+    case 'run':
+      throw new UnsupportedInstructionError(
+        'RUN is not supported yet (needs the containers feature)',
+        cmd.location,
+      );
+    default: {
+      const never: never = cmd;
+      throw new InvalidArgumentError(`unhandled instruction ${String(never)}`);
+    }
+  }
+}
+
+function withShell(img: ImageConfig, args: readonly string[]): string[] {
+  const shell = img.config.Shell?.length ? img.config.Shell : ['/bin/sh', '-c'];
+  return [...shell, args.join(' ')];
+}
+
+function dispatchArg(ds: StageState, cmd: CommandOf<'arg'>, ctx: DispatchContext): void {
+  const parts: string[] = [];
+  for (const arg of cmd.args) {
+    const hasValue = Object.hasOwn(ctx.buildArgs, arg.key);
+    let value = arg.value;
+    if (value === undefined && !hasValue) value = ctx.globalEnv(arg.key);
+    if (hasValue) value = ctx.buildArgs[arg.key];
+    else if (arg.value !== undefined) value = expand(ctx.shlex, arg.value, stateEnv(ds), cmd.location);
+    if (value !== undefined) ds.state = ds.state.addEnv(arg.key, value);
+    ds.buildArgs.push({ key: arg.key, value, docComment: arg.docComment });
+    parts.push(value === undefined ? arg.key : `${arg.key}=${value}`);
+  }
+  commitToHistory(ds.image, `ARG ${parts.join(' ')}`, false, false);
+}
+
+/** `[stage 2/5] ` as BuildKit prefixes vertex names (index right-aligned to the total's width). */
+function prefixCommand(ds: StageState, text: string): string {
+  if (ds.cmdTotal === 0) return text;
+  ds.cmdIndex++;
+  const width = Math.floor(1 + Math.log10(ds.cmdTotal));
+  const stage = ds.stageName ? `${ds.stageName} ` : '';
+  return `[${stage}${String(ds.cmdIndex).padStart(width, ' ')}/${ds.cmdTotal}] ${text}`;
+}
+
+/** Progress name of an instruction: the original line with variables expanded, keyword upper-cased. */
+function commandName(ds: StageState, cmd: Command, ctx: DispatchContext): string {
+  let text = cmd.original.trim();
+  try {
+    text = ctx.shlex.processWord(text, stateEnv(ds));
+  } catch {
+    // BuildKit keeps the raw line when it does not expand.
+  }
+  const sp = text.indexOf(' ');
+  return sp < 0 ? text.toUpperCase() : text.slice(0, sp).toUpperCase() + text.slice(sp);
+}
+
+function dispatchWorkdir(
+  ds: StageState,
+  path: string,
+  cmd: CommandOf<'workdir'>,
+  ctx: DispatchContext,
+): void {
+  const current = ds.image.config.WorkingDir || '/';
+  const wd = posix.isAbsolute(path) ? posix.normalize(path) : posix.join(current, path);
+  const clean = wd.length > 1 && wd.endsWith('/') ? wd.slice(0, -1) : wd;
+  ds.image.config.WorkingDir = clean;
+  ds.state = ds.state.dir(clean);
+  let withLayer = false;
+  if (clean !== '/') {
+    const user = ds.image.config.User;
+    const name = prefixCommand(ds, commandName(ds, cmd, ctx));
+    ds.state = ds.state.file(
+      mkdir(clean, 0o755, { makeParents: true, ...(user ? { owner: parseChown(user) } : {}) }),
+      opOptions(ds, name),
+    );
+    withLayer = true;
+  }
+  commitToHistory(ds.image, `WORKDIR ${clean}`, withLayer, false);
+}
+
+function opOptions(ds: StageState, customName: string, extra: Partial<OpOptions> = {}): OpOptions {
+  return { customName, ...(ds.ignoreCache ? { ignoreCache: true } : {}), ...extra };
+}
+
+function parseChmod(chmod: string, location: SourceLocation): Pick<CopyOptions, 'mode' | 'modeStr'> {
+  if (chmod === '') return {};
+  if (/^[0-7]+$/.test(chmod)) {
+    const mode = Number.parseInt(chmod, 8);
+    if (mode <= 0o7777) return { mode };
+  } else if (/^([ugoa]*[-+=]([rwxXst]*|[ugo]))(,[ugoa]*[-+=]([rwxXst]*|[ugo]))*$/.test(chmod)) {
+    return { modeStr: chmod };
+  }
+  throw new InvalidArgumentError(
+    `invalid chmod parameter: '${chmod}'. it should be octal string and between 0 and 07777`,
+    { location },
+  );
+}
+
+function containsWildcards(name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    const ch = name[i];
+    if (ch === '\\') i++;
+    else if (ch === '*' || ch === '?' || ch === '[') return true;
+  }
+  return false;
+}
+
+function dispatchCopy(ds: StageState, cmd: CommandOf<'copy'> | CommandOf<'add'>, ctx: DispatchContext): void {
+  const env = stateEnv(ds);
+  const x = (word: string): string => expand(ctx.shlex, word, env, cmd.location);
+  const isAdd = cmd.kind === 'add';
+  const keyword = isAdd ? 'ADD' : 'COPY';
+  const sourcePaths = cmd.params.sourcePaths.map(x);
+  const destPath = x(cmd.params.destPath);
+  const chown = x(cmd.chown);
+  const chmod = x(cmd.chmod);
+  const excludes = cmd.excludes.map(x);
+  const parents = cmd.kind === 'copy' && cmd.parents;
+  const fromStage = cmd.kind === 'copy' ? ds.copySources.get(cmd) : undefined;
+  if (fromStage && !fromStage.dispatched) {
+    throw new InvalidArgumentError(
+      `cannot copy from stage ${JSON.stringify(cmd.kind === 'copy' ? cmd.from : '')}, it needs to be defined before current stage ${JSON.stringify(ds.stageName)}`,
+      { location: cmd.location },
+    );
+  }
+  const source = fromStage ? fromStage.state : ctx.buildContext;
+  if (isAdd) {
+    if (cmd.checksum)
+      throw new UnsupportedInstructionError('ADD --checksum is not supported yet', cmd.location);
+    for (const src of sourcePaths) {
+      if (/^(https?|git):\/\//.test(src) || src.startsWith('git@')) {
+        throw new UnsupportedInstructionError(
+          `ADD ${src}: remote sources are not supported yet`,
+          cmd.location,
+        );
+      }
+    }
+  }
+
+  const dir = ds.state.getDir();
+  const dest = normalizePath(dir, destPath === '.' || destPath === '' ? './' : destPath, true);
+  const owner: ChownSpec | undefined = chown ? parseChown(chown) : undefined;
+  const mode = parseChmod(chmod, cmd.location);
+  const common: CopyOptions = {
+    ...mode,
+    ...(owner ? { owner } : {}),
+    ...(excludes.length ? { excludePatterns: excludes } : {}),
+  };
+
+  let history = keyword;
+  if (parents) history += ' --parents';
+  if (chown) history += ` --chown=${chown}`;
+  if (chmod) history += ` --chmod=${chmod}`;
+
+  const name = commandName(ds, cmd, ctx);
+  const pgName = prefixCommand(ds, name);
+
+  let action: FileAction | undefined;
+  const add = (st: State, src: string, opts: CopyOptions): void => {
+    action = action ? action.copy(st, src, dest, opts) : copy(st, src, dest, opts);
+  };
+  for (const raw of sourcePaths) {
+    history += ` ${raw}`;
+    let src = raw;
+    let include: string[] | undefined;
+    let required: string[] | undefined;
+    if (parents) {
+      const pivot = raw.indexOf('/./');
+      let pattern: string;
+      if (pivot < 0) {
+        pattern = raw;
+        src = '/';
+      } else {
+        pattern = raw.slice(pivot + 3);
+        src = raw.slice(0, pivot);
+      }
+      pattern = normalizePath('/', pattern, false);
+      include = [pattern.replace(/^\//, '')];
+      if (!containsWildcards(src) && !containsWildcards(pattern))
+        required = [normalizePath('/', posix.join(src, pattern), false)];
+    }
+    src = normalizePath('/', src, false);
+    add(source, src, {
+      ...common,
+      followSymlinks: true,
+      dirCopyContents: true,
+      ...(include ? { includePatterns: include } : {}),
+      ...(required ? { requiredPaths: required } : {}),
+      ...(isAdd && cmd.unpack !== false ? { attemptUnpack: true } : {}),
+      createDestPath: true,
+      allowWildcard: true,
+      allowEmptyWildcard: true,
+    });
+    if (!fromStage) ds.ctxPaths.add(normalizePath('/', raw, false));
+  }
+  for (const content of cmd.params.sourceContents) {
+    history += ` <<${content.path}`;
+    let data = content.data;
+    if (content.expand) {
+      try {
+        data = new ShellLex(ctx.shlex.escapeToken, { skipProcessQuotes: true }).processWord(data, env);
+      } catch (err) {
+        throw new InvalidArgumentError(err instanceof Error ? err.message : String(err), {
+          location: cmd.location,
+        });
+      }
+    }
+    // Heredoc bodies are written with 0664, as BuildKit v0.11 does.
+    const inline = State.scratch().file(mkfile(content.path, 0o664, data), {
+      customName: '[internal] preparing inline document',
+    });
+    add(inline, content.path, { ...common, createDestPath: true });
+  }
+  history += ` ${destPath}`;
+  if (!action) throw new InvalidArgumentError(`${keyword} has no sources`, { location: cmd.location });
+
+  if (cmd.link && chmod === '') {
+    // --link: the copy is built on scratch and layered on top, so it does not depend on the stage.
+    const pgId = progressGroupId(ds, cmd);
+    const layer = State.scratch().file(
+      action,
+      opOptions(ds, pgName, { progressGroup: { id: pgId, name: pgName, weak: true } }),
+    );
+    ds.cmdIndex--;
+    const linkName = prefixCommand(ds, `LINK ${name}`);
+    ds.state = ds.state.withOutput(
+      merge([ds.state, layer], opOptions(ds, linkName, { progressGroup: { id: pgId, name: pgName } })).output,
+    );
+  } else {
+    ds.state = ds.state.file(action, opOptions(ds, pgName));
+  }
+  commitToHistory(ds.image, history, true, true);
+}
+
+/** BuildKit draws a random progress-group id; a stable one keeps definitions reproducible. */
+function progressGroupId(ds: StageState, cmd: Command): string {
+  return createHash('sha256')
+    .update(`${ds.index}:${cmd.location.line}:${cmd.original}`)
+    .digest('hex')
+    .slice(0, 25);
+}
+
+const signals = new Set([
+  'ABRT',
+  'ALRM',
+  'BUS',
+  'CHLD',
+  'CLD',
+  'CONT',
+  'FPE',
+  'HUP',
+  'ILL',
+  'INT',
+  'IO',
+  'IOT',
+  'KILL',
+  'PIPE',
+  'POLL',
+  'PROF',
+  'PWR',
+  'QUIT',
+  'SEGV',
+  'STKFLT',
+  'STOP',
+  'SYS',
+  'TERM',
+  'TRAP',
+  'TSTP',
+  'TTIN',
+  'TTOU',
+  'URG',
+  'USR1',
+  'USR2',
+  'VTALRM',
+  'WINCH',
+  'XCPU',
+  'XFSZ',
+]);
+
+function isValidSignal(s: string): boolean {
+  if (/^\d+$/.test(s)) return Number(s) > 0 && Number(s) < 65;
+  const name = s.toUpperCase().replace(/^SIG/, '');
+  return signals.has(name) || /^RTM(IN|AX)([+-]\d+)?$/.test(name);
+}

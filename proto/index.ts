@@ -1,0 +1,11 @@
+export { type DecodeOptions, decodeMessage, digestOf, encodeMessage } from './codec.js';
+export { codecServiceDefinition } from './codec-service.js';
+export {
+  type KilnGrpcServices,
+  type KilnGrpcType,
+  loadGrpcServices,
+  loadKilnPackageDefinition,
+  protoLoaderOptions,
+  serviceProtoFiles,
+} from './grpc-services.js';
+export { protoDir, protoFiles } from './proto-dir.js';

@@ -1,0 +1,198 @@
+import { createHash } from 'node:crypto';
+import type { BigIntStats } from 'node:fs';
+import { createReadStream } from 'node:fs';
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import path from 'node:path';
+import { NotFoundError } from '../../proto/errors.js';
+import { PatternMatcher } from './patternmatcher.js';
+import { isErrno, resolveInRoot, rooted } from './root-path.js';
+import { compareNames, resolveWildcards } from './wildcard.js';
+
+/**
+ * BuildKit-like content checksums (cache/contenthash): what a COPY reads, independent of mtimes.
+ * - file: sha256(header ‖ content); symlink and special files: sha256(header), the link target is in
+ *   the header; the header is type, permission/special bits, uid, gid, size, link target, rdev.
+ * - directory: sha256(header ‖ for each child in byte order: name NUL digest NUL), i.e. a Merkle tree.
+ * Digests are `sha256:<hex>`. They are Kiln's own (cache keys are local), not byte-equal to BuildKit's.
+ */
+export interface ChecksumOptions {
+  /** Follow a symlink in the last component (parents are always resolved, inside root). */
+  readonly followLinks?: boolean;
+  /** `path` may hold Go filepath.Match wildcards. */
+  readonly wildcard?: boolean;
+  readonly includePatterns?: readonly string[];
+  readonly excludePatterns?: readonly string[];
+}
+
+/**
+ * Memoized digests, one table per immutable snapshot. A committed snapshot never changes, so an
+ * entry stays valid until the snapshot is removed (call drop then).
+ */
+export class ContentHashCache {
+  private readonly bySnapshot = new Map<string, Map<string, string>>();
+
+  memo(snapshotId: string): Map<string, string> {
+    let m = this.bySnapshot.get(snapshotId);
+    if (!m) {
+      m = new Map();
+      this.bySnapshot.set(snapshotId, m);
+    }
+    return m;
+  }
+
+  drop(snapshotId: string): void {
+    this.bySnapshot.delete(snapshotId);
+  }
+}
+
+const EMPTY_DIGEST = `sha256:${createHash('sha256').digest('hex')}`;
+
+/** The content checksum of `p` inside `root`; `memo` (from ContentHashCache) makes repeats cheap. */
+export async function checksumPath(
+  root: string,
+  p: string,
+  opts: ChecksumOptions,
+  signal: AbortSignal,
+  memo?: Map<string, string>,
+): Promise<string> {
+  const queryKey = `q:${JSON.stringify([rooted(p), opts.followLinks ?? false, opts.wildcard ?? false, opts.includePatterns ?? [], opts.excludePatterns ?? []])}`;
+  const cached = memo?.get(queryKey);
+  if (cached !== undefined) return cached;
+  const hasher = new TreeHasher(path.resolve(root), opts, signal, memo);
+  let result: string;
+  if (opts.wildcard) {
+    const matches = await resolveWildcards(root, p, signal);
+    const digests: string[] = [];
+    for (const m of matches) digests.push(await hasher.selection(m));
+    if (digests.length === 0) result = EMPTY_DIGEST;
+    else if (digests.length === 1) result = digests[0] as string;
+    else {
+      const h = createHash('sha256');
+      matches.forEach((m, i) => {
+        h.update(`${m}\0${digests[i]}\0`);
+      });
+      result = `sha256:${h.digest('hex')}`;
+    }
+  } else {
+    result = await hasher.selection(p);
+  }
+  memo?.set(queryKey, result);
+  return result;
+}
+
+class TreeHasher {
+  private readonly include: PatternMatcher | undefined;
+  private readonly exclude: PatternMatcher | undefined;
+
+  constructor(
+    private readonly root: string,
+    private readonly opts: ChecksumOptions,
+    private readonly signal: AbortSignal,
+    private readonly memo: Map<string, string> | undefined,
+  ) {
+    const inc = opts.includePatterns ?? [];
+    const exc = opts.excludePatterns ?? [];
+    this.include = inc.length > 0 ? PatternMatcher.create(inc) : undefined;
+    this.exclude = exc.length > 0 ? PatternMatcher.create(exc) : undefined;
+  }
+
+  async selection(p: string): Promise<string> {
+    const r = rooted(p);
+    let host: string;
+    if (this.opts.followLinks || r === '/') host = await resolveInRoot(this.root, r);
+    else host = path.join(await resolveInRoot(this.root, path.posix.dirname(r)), path.posix.basename(r));
+    let st: BigIntStats;
+    try {
+      st = await lstat(host, { bigint: true });
+    } catch (err) {
+      if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR'))
+        throw new NotFoundError(`"${r}" not found`, { cause: err });
+      throw err;
+    }
+    const digest = await this.entry(host, st, '', this.include === undefined);
+    return digest ?? EMPTY_DIGEST;
+  }
+
+  /** Digest of one entry, or undefined when include patterns leave nothing of it. */
+  private async entry(
+    host: string,
+    st: BigIntStats,
+    rel: string,
+    fullyIncluded: boolean,
+  ): Promise<string | undefined> {
+    this.signal.throwIfAborted();
+    const memoKey = `e:${host.slice(this.root.length) || '/'}`;
+    const filtered = !fullyIncluded || this.exclude !== undefined;
+    // Files do not depend on the filters; directories only when there are none.
+    if (!st.isDirectory() || !filtered) {
+      const hit = this.memo?.get(memoKey);
+      if (hit !== undefined) return hit;
+    }
+    let digest: string | undefined;
+    if (st.isDirectory()) digest = await this.directory(host, st, rel, fullyIncluded);
+    else digest = await this.leaf(host, st);
+    if (digest !== undefined && (!st.isDirectory() || !filtered)) this.memo?.set(memoKey, digest);
+    return digest;
+  }
+
+  private async directory(
+    host: string,
+    st: BigIntStats,
+    rel: string,
+    fullyIncluded: boolean,
+  ): Promise<string | undefined> {
+    const h = createHash('sha256');
+    h.update(header(st, ''));
+    let any = false;
+    const names = (await readdir(host)).sort(compareNames);
+    for (const name of names) {
+      const childRel = rel === '' ? name : `${rel}/${name}`;
+      const childHost = path.join(host, name);
+      const cst = await lstat(childHost, { bigint: true });
+      let childFull = fullyIncluded;
+      if (!fullyIncluded && this.include) {
+        if (this.include.matches(childRel)) childFull = true;
+        else if (!(cst.isDirectory() && this.include.couldMatchUnder(childRel))) continue;
+      }
+      if (this.isExcluded(childRel, cst.isDirectory())) continue;
+      const d = await this.entry(childHost, cst, childRel, childFull);
+      if (d === undefined) continue;
+      any = true;
+      h.update(`${name}\0${d}\0`);
+    }
+    if (!fullyIncluded && !any && rel !== '') return undefined;
+    return `sha256:${h.digest('hex')}`;
+  }
+
+  private isExcluded(rel: string, isDir: boolean): boolean {
+    const ex = this.exclude;
+    if (!ex?.matches(rel)) return false;
+    if (isDir && ex.hasExclusions) {
+      const dirSlash = `${rel}/`;
+      if (ex.patterns.some((p) => p.exclusion && `${p.pattern}/`.startsWith(dirSlash))) return false;
+    }
+    return true;
+  }
+
+  private async leaf(host: string, st: BigIntStats): Promise<string> {
+    const h = createHash('sha256');
+    if (st.isSymbolicLink()) {
+      h.update(header(st, await readlink(host)));
+    } else if (st.isFile()) {
+      h.update(header(st, ''));
+      const stream = createReadStream(host, { signal: this.signal });
+      for await (const chunk of stream) h.update(chunk as Buffer);
+    } else {
+      h.update(header(st, ''));
+    }
+    return `sha256:${h.digest('hex')}`;
+  }
+}
+
+function header(st: BigIntStats, linkname: string): string {
+  const type = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : 'special';
+  const mode = (Number(st.mode) & 0o7777).toString(8);
+  const size = st.isFile() ? st.size : 0n;
+  const rdev = st.isBlockDevice() || st.isCharacterDevice() ? st.rdev : 0n;
+  return `${type}\0${mode}\0${st.uid}\0${st.gid}\0${size}\0${linkname}\0${rdev}\0`;
+}

@@ -1,0 +1,62 @@
+/**
+ * Typed options for the FileOp actions, parsed once from pb.FileAction* at the ops edge. Paths are
+ * in-root paths (as the build sees them); timestamps are nanoseconds since the epoch.
+ */
+
+/** Numeric owner; names are resolved by the caller (from the image's /etc/passwd) before this. */
+export interface Owner {
+  readonly uid: number;
+  readonly gid: number;
+}
+
+export interface MkdirOptions {
+  readonly path: string;
+  readonly mode: number;
+  readonly makeParents: boolean;
+  readonly owner?: Owner | undefined;
+  readonly timestampNs?: bigint | undefined;
+}
+
+export interface MkfileOptions {
+  readonly path: string;
+  readonly mode: number;
+  readonly data: Uint8Array;
+  readonly owner?: Owner | undefined;
+  readonly timestampNs?: bigint | undefined;
+}
+
+export interface RmOptions {
+  readonly path: string;
+  readonly allowNotFound: boolean;
+  readonly allowWildcard: boolean;
+}
+
+export interface CopyOptions {
+  readonly src: string;
+  readonly dest: string;
+  readonly owner?: Owner | undefined;
+  /** Permission bits to set on every copied entry; undefined keeps the source's. */
+  readonly mode?: number | undefined;
+  readonly followSymlink: boolean;
+  readonly dirCopyContents: boolean;
+  readonly createDestPath: boolean;
+  readonly allowWildcard: boolean;
+  readonly allowEmptyWildcard: boolean;
+  readonly timestampNs?: bigint | undefined;
+  readonly includePatterns: readonly string[];
+  readonly excludePatterns: readonly string[];
+  /** A file replaces a directory in the way (and a directory a file), as a merge needs. */
+  readonly alwaysReplaceExistingDestPaths?: boolean | undefined;
+  /**
+   * ADD's archive handling: a source that is a tar (plain or compressed) is refused as not supported
+   * yet; anything else is copied as usual, as BuildKit does for non-archives.
+   */
+  readonly attemptUnpack?: boolean | undefined;
+}
+
+export interface SymlinkOptions {
+  readonly oldpath: string;
+  readonly newpath: string;
+  readonly owner?: Owner | undefined;
+  readonly timestampNs?: bigint | undefined;
+}

@@ -1,0 +1,152 @@
+import { open } from 'node:fs/promises';
+import { CanceledError, throwIfAborted } from '../../proto/errors.js';
+import { type FsStat, fileCanRequestData, type PacketStream, PacketType } from './fsutil-types.js';
+import { FileSyncProtocolError, FileSyncRemoteError } from './fsutil-validator.js';
+import { type WalkOptions, walkDir } from './walk.js';
+
+/** fsutil's sender: 32 KiB DATA chunks, 4 concurrent file readers. */
+const CHUNK_SIZE = 32 * 1024;
+const FILE_SENDERS = 4;
+
+export interface SendOptions extends WalkOptions {
+  /** Rewrites (or drops, by returning undefined) each stat before it is sent; buildctl zeroes uid/gid. */
+  readonly mapStat?: (stat: FsStat) => FsStat | undefined;
+  /** Total bytes of file data sent so far. */
+  readonly onProgress?: (bytes: number) => void;
+}
+
+/**
+ * Sends `root` over a DiffCopy packet stream: the listing, then the bytes of each requested file,
+ * then the FIN handshake. Resolves when the receiver has acknowledged everything.
+ */
+export async function sendDiffCopy(
+  stream: PacketStream,
+  root: string,
+  opts: SendOptions,
+  signal: AbortSignal,
+): Promise<void> {
+  const inner = new AbortController();
+  const onAbort = () => inner.abort(signal.reason);
+  signal.addEventListener('abort', onAbort, { once: true });
+  const files = new Map<number, string>();
+  const queue: { id: number; abs: string }[] = [];
+  const waiters: (() => void)[] = [];
+  let recvDone = false;
+  let bytes = 0;
+
+  const fail = (err: unknown): never => {
+    if (!inner.signal.aborted) inner.abort(err);
+    throw err;
+  };
+
+  const walkTask = async () => {
+    try {
+      let i = 0;
+      for await (const entry of walkDir(root, opts, inner.signal)) {
+        const stat = opts.mapStat ? opts.mapStat(entry.stat) : entry.stat;
+        if (stat === undefined) continue;
+        if (fileCanRequestData(stat.mode)) files.set(i, entry.absPath);
+        i++;
+        await stream.send({ type: PacketType.Stat, stat });
+      }
+      await stream.send({ type: PacketType.Stat, stat: undefined });
+    } catch (err) {
+      if (!inner.signal.aborted) {
+        await stream
+          .send({ type: PacketType.Err, data: Buffer.from(err instanceof Error ? err.message : String(err)) })
+          .catch(() => {});
+      }
+      fail(err);
+    }
+  };
+
+  const sendFile = async (id: number, abs: string) => {
+    // A file that vanished or cannot be opened is sent as empty, as fsutil does.
+    const fh = await open(abs, 'r').catch(() => undefined);
+    if (fh) {
+      try {
+        for (;;) {
+          throwIfAborted(inner.signal);
+          const buf = Buffer.allocUnsafe(CHUNK_SIZE);
+          const { bytesRead } = await fh.read(buf, 0, CHUNK_SIZE, null);
+          if (bytesRead === 0) break;
+          await stream.send({ type: PacketType.Data, id, data: buf.subarray(0, bytesRead) });
+          bytes += bytesRead;
+          opts.onProgress?.(bytes);
+        }
+      } finally {
+        await fh.close();
+      }
+    }
+    await stream.send({ type: PacketType.Data, id, data: new Uint8Array(0) });
+  };
+
+  const fileWorker = async () => {
+    try {
+      for (;;) {
+        const next = queue.shift();
+        if (next) {
+          await sendFile(next.id, next.abs);
+          continue;
+        }
+        if (recvDone || inner.signal.aborted) return;
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve);
+        });
+      }
+    } catch (err) {
+      fail(err);
+    }
+  };
+
+  const wakeAll = () => {
+    for (const w of waiters.splice(0)) w();
+  };
+
+  const recvTask = async () => {
+    try {
+      for await (const p of stream) {
+        throwIfAborted(inner.signal);
+        switch (p.type) {
+          case PacketType.Err:
+            throw new FileSyncRemoteError(`error from receiver: ${Buffer.from(p.data).toString()}`);
+          case PacketType.Req: {
+            const abs = files.get(p.id);
+            if (abs === undefined) throw new FileSyncProtocolError(`invalid file id ${p.id}`);
+            files.delete(p.id);
+            queue.push({ id: p.id, abs });
+            wakeAll();
+            break;
+          }
+          case PacketType.Fin:
+            // The receiver has everything; it may already be gone, so a failed reply is not an error.
+            await stream.send({ type: PacketType.Fin }).catch(() => {});
+            stream.end();
+            return;
+          default:
+            break;
+        }
+      }
+      throwIfAborted(inner.signal);
+      throw new FileSyncRemoteError('receiver closed the stream before the transfer finished');
+    } catch (err) {
+      fail(err);
+    } finally {
+      recvDone = true;
+      wakeAll();
+    }
+  };
+
+  inner.signal.addEventListener('abort', wakeAll, { once: true });
+  try {
+    const workers = Array.from({ length: FILE_SENDERS }, fileWorker);
+    const results = await Promise.allSettled([walkTask(), recvTask(), ...workers]);
+    if (inner.signal.aborted) {
+      const reason: unknown = inner.signal.reason;
+      throw reason instanceof Error ? reason : new CanceledError(`file sync canceled: ${String(reason)}`);
+    }
+    for (const r of results) if (r.status === 'rejected') throw r.reason;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
