@@ -11,7 +11,7 @@ import { protoDir } from './proto-dir.js';
 
 /**
  * The proto-loader options every Kiln gRPC service uses; the generated types in proto/generated/ are
- * produced with the same settings (scripts/gen-proto-types.mjs), so they describe these objects.
+ * produced with the same settings (proto/tools/gen-proto-types.mjs), so they describe these objects.
  */
 export const protoLoaderOptions = {
   keepCase: true,

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * Absolute path of the directory holding Kiln's .proto files. This module sits beside them both in
- * the sources (`proto/`) and in the build output (`dist/proto/`, filled by scripts/copy-protos.mjs).
+ * the sources (`proto/`) and in the build output (`dist/proto/`, filled by proto/tools/copy-protos.mjs).
  */
 export function protoDir(): string {
   return fileURLToPath(new URL('.', import.meta.url));

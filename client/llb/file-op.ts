@@ -120,8 +120,8 @@ export class FileAction {
 
   /** Oldest action first. */
   toArray(): FileActionSpec[] {
-    const out: FileActionSpec[] = [];
-    for (let a: FileAction | undefined = this; a; a = a.prev) out.unshift(a.spec);
+    const out: FileActionSpec[] = this.prev ? this.prev.toArray() : [];
+    out.push(this.spec);
     return out;
   }
 }

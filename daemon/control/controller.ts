@@ -1,13 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import type { Frontend } from '../../frontends/types.js';
-import {
-  CanceledError,
-  InvalidArgumentError,
-  KilnError,
-  NotFoundError,
-  UnimplementedError,
-} from '../../proto/errors.js';
+import { CanceledError, InvalidArgumentError, KilnError, UnimplementedError } from '../../proto/errors.js';
 import type { ControlHandlers } from '../../proto/generated/moby/buildkit/v1/Control.js';
 import type { LLBBridgeHandlers } from '../../proto/generated/moby/buildkit/v1/frontend/LLBBridge.js';
 import type { Result__Output } from '../../proto/generated/moby/buildkit/v1/frontend/Result.js';

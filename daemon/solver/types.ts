@@ -15,12 +15,7 @@ export interface ImmutableRef extends AsyncDisposable {
 }
 
 export type RecordType =
-  | 'internal'
-  | 'frontend'
-  | 'source.local'
-  | 'source.git.checkout'
-  | 'exec.cachemount'
-  | 'regular';
+  'internal' | 'frontend' | 'source.local' | 'source.git.checkout' | 'exec.cachemount' | 'regular';
 
 export interface NewRefOptions {
   readonly description: string;

@@ -31,7 +31,7 @@ async function snapshotTar(file: string): Promise<Record<string, string>> {
   const done = new Promise<void>((resolve, reject) => {
     ex.on('entry', (header, stream, next) => {
       const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('data', (c: unknown) => chunks.push(c as Buffer));
       stream.on('end', () => {
         const name = header.name.replace(/^\.\//, '').replace(/\/$/, '');
         const mode = ((header.mode ?? 0) & 0o7777).toString(8).padStart(4, '0');

@@ -22,8 +22,8 @@ describe('proto/generated', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'kiln-proto-gen-'));
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-  it('is exactly what scripts/gen-proto-types.mjs produces from the .proto files (run npm run proto:gen)', () => {
-    execFileSync(process.execPath, [join(repoRoot, 'scripts', 'gen-proto-types.mjs'), tmp], {
+  it('is exactly what proto/tools/gen-proto-types.mjs produces from the .proto files (run npm run proto:gen)', () => {
+    execFileSync(process.execPath, [join(repoRoot, 'proto', 'tools', 'gen-proto-types.mjs'), tmp], {
       cwd: repoRoot,
       stdio: ['ignore', 'ignore', 'pipe'],
     });

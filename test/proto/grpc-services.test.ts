@@ -118,7 +118,9 @@ describe('proto directory', () => {
   });
 
   it('copy-protos.mjs produces a self-contained copy that both loaders accept', () => {
-    execFileSync(process.execPath, [join(repoRoot, 'scripts', 'copy-protos.mjs'), dist], { stdio: 'ignore' });
+    execFileSync(process.execPath, [join(repoRoot, 'proto', 'tools', 'copy-protos.mjs'), dist], {
+      stdio: 'ignore',
+    });
     expect(protoFiles(dist)).toEqual(protoFiles());
     const services = loadGrpcServices(dist);
     expect(services.Control.service.ListWorkers.path).toBe('/moby.buildkit.v1.Control/ListWorkers');

@@ -20,6 +20,7 @@ import {
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { CanceledError, KilnError, throwIfAborted } from '../../proto/errors.js';
+import { nsToSeconds } from './file-metadata.js';
 import {
   type FsStat,
   goModeFromUnix,
@@ -315,12 +316,6 @@ function tempName(target: string): string {
 async function replaceWith(tmp: string, target: string, existing: BigIntStats | undefined): Promise<void> {
   if (existing?.isDirectory()) await rm(target, { recursive: true, force: true });
   await rename(tmp, target);
-}
-
-function nsToSeconds(ns: bigint): number {
-  const sec = ns / 1_000_000_000n;
-  const rem = ns % 1_000_000_000n;
-  return Number(sec) + Number(rem) / 1e9;
 }
 
 async function removeUnseen(

@@ -51,7 +51,7 @@ function reversePattern(pattern: string): string {
   const chars = [...pattern];
   const out: string[] = new Array<string>(chars.length);
   const last = chars.length - 1;
-  for (let i = 0; i <= last; ) {
+  for (let i = 0; i <= last;) {
     const tok = chars[i] ?? '';
     const outIdx = last - i;
     if (tok === '\\' && i !== last) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Regenerates the TypeScript types in proto/generated/ from proto/**/*.proto with
-// proto-loader-gen-types. Usage: node scripts/gen-proto-types.mjs [outDir]
+// proto-loader-gen-types. Usage: node proto/tools/gen-proto-types.mjs [outDir]
 // The test suite runs it into a temp dir and fails when the committed files drift.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const protoRoot = join(repoRoot, 'proto');
 const outDir = resolve(process.argv[2] ?? join(protoRoot, 'generated'));
 
