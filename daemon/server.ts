@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { createFrontends } from '../frontends/index.js';
+import { UnimplementedError } from '../proto/errors.js';
 import { loadGrpcServices } from '../proto/index.js';
 import { ContentHashCache } from '../worker/fs/content-hash.js';
 import { createNativeSnapshotter } from '../worker/snapshot/native.js';
@@ -98,6 +99,9 @@ export async function startDaemon(
         'org.mobyproject.buildkit.worker.oci.process-mode': 'sandbox',
       },
       platforms: [{ Architecture: 'amd64', OS: 'linux' }],
+    },
+    resolveImageConfig: async (ref) => {
+      throw new UnimplementedError(`cannot resolve image ${ref}: registry images are not supported yet`);
     },
     version: kilnVersion,
     log: debug,

@@ -40,6 +40,18 @@ export interface FrontendBridge {
   readDir(ref: ResultRef, dir: string, signal: AbortSignal, includePattern?: string): Promise<FileStat[]>;
   /** Session id of the client that started the build (for local sources). */
   readonly sessionId: string;
+  /**
+   * Resolves an image reference in a registry (LLBBridge.ResolveImageConfig): the manifest digest
+   * for the platform and the image config JSON.
+   */
+  resolveImageConfig(
+    ref: string,
+    opts: {
+      platform?: { os: string; architecture: string; variant?: string };
+      resolveMode?: 'default' | 'pull' | 'local';
+    },
+    signal: AbortSignal,
+  ): Promise<{ digest: string; config: Uint8Array }>;
   /** Warnings (lint) shown in progress. */
   warn(warning: { short: string; detail?: string[]; url?: string; level?: number }): void;
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Level } from 'level';
 import { KilnError, NotFoundError, throwIfAborted } from '../../proto/errors.js';
 import type { MutableSnapshot, SnapshotInfo, Snapshotter } from '../../worker/snapshot/types.js';
-import type { ImmutableRef, MutableRef, NewRefOptions } from '../solver/types.js';
+import type { ImmutableRef, LayerDescriptor, MutableRef, NewRefOptions } from '../solver/types.js';
 import type { CacheManager, CacheRecord, PruneOptions, UsageRecord } from './types.js';
 import { parseUsageFilter } from './usage-filter.js';
 
@@ -181,6 +181,32 @@ class LevelCacheManager implements CacheManager {
     this.#records.set(updated.id, updated);
     this.#index(key, updated.id);
     await this.#write([{ type: 'put', key: recordKey(updated.id), value: updated }]);
+  }
+
+  async parentOf(ref: ImmutableRef): Promise<ImmutableRef | undefined> {
+    this.#assertOpen();
+    const parent = this.#records.get(ref.id)?.parent;
+    return parent === undefined ? undefined : this.get(parent);
+  }
+
+  getLayer(refId: string): LayerDescriptor | undefined {
+    return this.#records.get(refId)?.layer;
+  }
+
+  async setLayer(refId: string, layer: LayerDescriptor, signal: AbortSignal): Promise<void> {
+    this.#assertOpen();
+    throwIfAborted(signal);
+    const record = this.#records.get(refId);
+    if (!record?.committed) throw new NotFoundError(`cache record ${refId} not found`);
+    const updated: CacheRecord = { ...record, layer };
+    this.#records.set(updated.id, updated);
+    await this.#write([{ type: 'put', key: recordKey(updated.id), value: updated }]);
+  }
+
+  referencedBlobs(): Set<string> {
+    const out = new Set<string>();
+    for (const r of this.#records.values()) if (r.layer) out.add(r.layer.digest);
+    return out;
   }
 
   async getSharedKey(key: string, signal: AbortSignal): Promise<ImmutableRef | undefined> {

@@ -1,4 +1,4 @@
-import type { ImmutableRef, RecordType, RefManager, ResultCache } from '../solver/types.js';
+import type { ImmutableRef, LayerDescriptor, RecordType, RefManager, ResultCache } from '../solver/types.js';
 
 /** What is persisted per ref under `<root>/metadata` (level, JSON values). */
 export interface CacheRecord {
@@ -17,6 +17,8 @@ export interface CacheRecord {
   readonly committed: boolean;
   /** Solver cache keys this ref is the result of. */
   readonly cacheKeys: readonly string[];
+  /** The layer blob for this ref's diff from its parent, once known. */
+  readonly layer?: LayerDescriptor;
 }
 
 /** BuildKit's client.UsageRecord (what `buildctl du` shows), field names as on the wire. */
@@ -64,4 +66,6 @@ export interface CacheManager extends RefManager, ResultCache, SharedKeyIndex, A
     signal?: AbortSignal,
   ): Promise<UsageRecord[]>;
   close(): Promise<void>;
+  /** Digests of every layer blob a record still points at (the content store keeps these). */
+  referencedBlobs(): Set<string>;
 }

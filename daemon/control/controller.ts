@@ -14,7 +14,7 @@ import type { Solver } from '../solver/solver.js';
 import type { ImmutableRef, OpProgress } from '../solver/types.js';
 import { Build, type GatewayOutcome } from './build.js';
 import { pongCaps } from './caps.js';
-import { createFrontendBridge } from './frontend-bridge.js';
+import { createFrontendBridge, type ImageConfigResolver } from './frontend-bridge.js';
 import { type Logger, serverStream, unary, unimplemented } from './grpc-handlers.js';
 import { encodeStatusBatch } from './status-encoder.js';
 import { WaitableMap } from './waitable-map.js';
@@ -60,6 +60,8 @@ export interface ControllerDeps {
   readonly frontends: ReadonlyMap<string, Frontend>;
   readonly exporters: ReadonlyMap<string, Exporter>;
   readonly worker: WorkerInfo;
+  /** Registry image resolution for frontends and LLBBridge.ResolveImageConfig. */
+  readonly resolveImageConfig: ImageConfigResolver;
   readonly version: string;
   readonly log: Logger;
   /** Aborted on daemon shutdown: ends sessions and builds. */
@@ -227,7 +229,11 @@ export class Controller {
   ): Promise<GatewayOutcome> {
     if (req.Frontend) {
       const frontend = this.#frontend(req.Frontend);
-      const result = await frontend.solve(createFrontendBridge(build), req.FrontendAttrs, signal);
+      const result = await frontend.solve(
+        createFrontendBridge(build, this.#deps.resolveImageConfig),
+        req.FrontendAttrs,
+        signal,
+      );
       return build.fromFrontend(result);
     }
     if (req.Definition && req.Definition.def.length > 0) {
@@ -334,7 +340,11 @@ export class Controller {
         const buildSignal = AbortSignal.any([signal, build.signal]);
         if (req.Frontend) {
           const frontend = this.#frontend(req.Frontend);
-          const result = await frontend.solve(createFrontendBridge(build), req.FrontendOpt, buildSignal);
+          const result = await frontend.solve(
+            createFrontendBridge(build, this.#deps.resolveImageConfig),
+            req.FrontendOpt,
+            buildSignal,
+          );
           const ref = result.ref ? build.result(result.ref.id) : undefined;
           const metadata: Record<string, Buffer> = {};
           for (const [k, v] of Object.entries(result.metadata)) metadata[k] = Buffer.from(v);
@@ -372,12 +382,17 @@ export class Controller {
         const range = req.Range
           ? { offset: Number(req.Range.Offset), length: Number(req.Range.Length) }
           : undefined;
-        const data = await createFrontendBridge(build).readFile({ id: req.Ref }, req.FilePath, signal, range);
+        const data = await createFrontendBridge(build, this.#deps.resolveImageConfig).readFile(
+          { id: req.Ref },
+          req.FilePath,
+          signal,
+          range,
+        );
         return { Data: Buffer.from(data) };
       }),
       ReadDir: unary(log, 'ReadDir', async (req, signal, md) => {
         const build = await this.#gatewayBuild(md, signal);
-        const entries = await createFrontendBridge(build).readDir(
+        const entries = await createFrontendBridge(build, this.#deps.resolveImageConfig).readDir(
           { id: req.Ref },
           req.DirPath,
           signal,
@@ -387,7 +402,11 @@ export class Controller {
       }),
       StatFile: unary(log, 'StatFile', async (req, signal, md) => {
         const build = await this.#gatewayBuild(md, signal);
-        const st = await createFrontendBridge(build).statFile({ id: req.Ref }, req.Path, signal);
+        const st = await createFrontendBridge(build, this.#deps.resolveImageConfig).statFile(
+          { id: req.Ref },
+          req.Path,
+          signal,
+        );
         return { stat: toStatMessage(st) };
       }),
       Inputs: unary(log, 'Inputs', async () => ({ Definitions: {} })),
@@ -408,7 +427,25 @@ export class Controller {
         });
         return {};
       }),
-      ResolveImageConfig: notSupported('ResolveImageConfig (registry images)'),
+      ResolveImageConfig: unary(log, 'ResolveImageConfig', async (req, signal) => {
+        const mode = req.ResolveMode;
+        const platform = req.Platform
+          ? {
+              os: req.Platform.OS,
+              architecture: req.Platform.Architecture,
+              ...(req.Platform.Variant ? { variant: req.Platform.Variant } : {}),
+            }
+          : undefined;
+        const { digest, config } = await this.#deps.resolveImageConfig(
+          req.Ref,
+          {
+            ...(platform ? { platform } : {}),
+            ...(mode === 'pull' || mode === 'local' || mode === 'default' ? { resolveMode: mode } : {}),
+          },
+          signal,
+        );
+        return { Digest: digest, Config: Buffer.from(config) };
+      }),
       ResolveSourceMeta: notSupported('ResolveSourceMeta'),
       NewContainer: notSupported('NewContainer'),
       ReleaseContainer: notSupported('ReleaseContainer'),

@@ -12,8 +12,11 @@ import type { Build } from './build.js';
 /** Largest file a frontend may read in one call (BuildKit caps ReadFile at the gRPC message size). */
 const maxReadBytes = 16 << 20;
 
+/** How the daemon resolves registry images for frontends (the image source provides it). */
+export type ImageConfigResolver = FrontendBridge['resolveImageConfig'];
+
 /** The LLBBridge a frontend gets inside the daemon, scoped to one build. */
-export function createFrontendBridge(build: Build): FrontendBridge {
+export function createFrontendBridge(build: Build, resolveImageConfig: ImageConfigResolver): FrontendBridge {
   const snapshotDir = async (ref: ResultRef, signal: AbortSignal) =>
     (await build.result(ref.id).materialize(signal)).snapshot.dir;
   return {
@@ -73,6 +76,7 @@ export function createFrontendBridge(build: Build): FrontendBridge {
       }
       return out;
     },
+    resolveImageConfig,
     warn(warning) {
       build.job.write({
         kind: 'warning',

@@ -32,11 +32,32 @@ export interface MutableRef extends AsyncDisposable {
   release(): Promise<void>;
 }
 
+/**
+ * The compressed tar (image layer) that turns a ref's parent into the ref: pulled from a registry
+ * or made by the differ at export time, then remembered so it is not made (or uploaded) again.
+ */
+export interface LayerDescriptor {
+  readonly mediaType: string;
+  /** Digest of the blob as stored (compressed). */
+  readonly digest: string;
+  readonly size: number;
+  /** Digest of the uncompressed tar (the image config's rootfs.diff_ids entry). */
+  readonly diffID: string;
+}
+
 /** Creates and finds refs; backed by level under --root (daemon/cache implements it). */
 export interface RefManager {
   newMutable(parent: ImmutableRef | undefined, opts: NewRefOptions, signal: AbortSignal): Promise<MutableRef>;
   /** A committed ref by id, or undefined when it was pruned. */
   get(id: string): Promise<ImmutableRef | undefined>;
+  /**
+   * The ref this one was prepared from (a new handle), or undefined for a base or when the parent
+   * was pruned. Walking parents gives a ref's layer chain.
+   */
+  parentOf(ref: ImmutableRef): Promise<ImmutableRef | undefined>;
+  /** The layer blob recorded for the ref's diff from its parent, if one was made or pulled. */
+  getLayer(refId: string): LayerDescriptor | undefined;
+  setLayer(refId: string, layer: LayerDescriptor, signal: AbortSignal): Promise<void>;
 }
 
 /** Cache-key → result records, persistent across restarts. */

@@ -12,6 +12,10 @@ interface SourceOpDump {
 
 /** An in-memory LLBBridge: refs name the local a definition reads; files come from a map per local. */
 class FakeBridge implements FrontendBridge {
+  async resolveImageConfig(ref: string): Promise<{ digest: string; config: Uint8Array }> {
+    throw new Error(`the fake bridge resolves no images (${ref})`);
+  }
+
   readonly sessionId = 'sess-1';
   readonly solves: DefinitionBytes[] = [];
   readonly warnings: string[] = [];

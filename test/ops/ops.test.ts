@@ -45,6 +45,16 @@ class FakeRefManager implements RefManager {
     return ref;
   }
 
+  async parentOf(): Promise<ImmutableRef | undefined> {
+    return undefined;
+  }
+
+  getLayer(): undefined {
+    return undefined;
+  }
+
+  async setLayer(): Promise<void> {}
+
   async newMutable(
     parent: ImmutableRef | undefined,
     opts: NewRefOptions,

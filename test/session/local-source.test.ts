@@ -39,6 +39,9 @@ function dirRefs(root: string): RefManager {
       return m;
     },
     get: async (id) => (committed.has(id) ? imm(id) : undefined),
+    parentOf: async () => undefined,
+    getLayer: () => undefined,
+    setLayer: async () => {},
   };
 }
 

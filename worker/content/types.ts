@@ -1,0 +1,29 @@
+/**
+ * Blobs by digest on disk (layers, configs, manifests). Writes go to a temp file, are verified
+ * against the expected digest and size, fsynced and renamed into place, so a reader never sees a
+ * partial or corrupt blob.
+ */
+export interface BlobInfo {
+  readonly digest: string;
+  readonly size: number;
+}
+
+export interface ContentStore {
+  info(digest: string): Promise<BlobInfo | undefined>;
+  /** Absolute path of a stored blob (read-only by convention), or undefined. */
+  path(digest: string): Promise<string | undefined>;
+  read(digest: string, signal: AbortSignal): AsyncIterable<Uint8Array>;
+  /**
+   * Stores a stream. With `expected`, a digest or size mismatch fails and nothing is kept
+   * (a corrupt or truncated download is never stored). Returns what was stored.
+   */
+  write(
+    source: AsyncIterable<Uint8Array>,
+    expected: { digest?: string; size?: number },
+    signal: AbortSignal,
+  ): Promise<BlobInfo>;
+  /** Pins blobs while a build uses them; deleteUnreferenced never removes a leased blob. */
+  lease(digests: Iterable<string>): AsyncDisposable;
+  /** Removes blobs that are neither leased nor in `keep`; returns what was removed. */
+  deleteUnreferenced(keep: ReadonlySet<string>, signal: AbortSignal): Promise<BlobInfo[]>;
+}
