@@ -174,6 +174,11 @@ function isGlobalArg(args: readonly string[], i: number): boolean {
 const isEntryPoint = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
 if (isEntryPoint || process.argv[1]?.endsWith('/kilnctl')) {
   const controller = new AbortController();
+  // `kilnctl du | head`: a reader that goes away is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+    throw err;
+  });
   const onSignal = () => controller.abort(new CanceledError('interrupted'));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
