@@ -6,6 +6,7 @@ import { createFrontends } from '../frontends/index.js';
 import { UnimplementedError } from '../proto/errors.js';
 import { loadGrpcServices } from '../proto/index.js';
 import { ContentHashCache } from '../worker/fs/content-hash.js';
+import { createRuncExecutor } from '../worker/executor/runc.js';
 import { createNativeSnapshotter } from '../worker/snapshot/native.js';
 import { openCacheManager } from './cache/manager.js';
 import type { UsageRecord } from './cache/types.js';
@@ -14,6 +15,8 @@ import { type CacheAdmin, Controller, type UsageInfo } from './control/controlle
 import { createExporters } from './exporter/index.js';
 import { listen } from './listen.js';
 import { SessionManager } from './session/manager.js';
+import { createExecOp, cleanupExecScratch } from './solver/ops/exec-op.js';
+import { CacheMountManager } from './solver/ops/exec-cache-mounts.js';
 import { createOpResolver } from './solver/ops/op-resolver.js';
 import { Solver } from './solver/solver.js';
 import { createLocalSource } from './source/local.js';
@@ -72,10 +75,26 @@ export async function startDaemon(
       },
     },
   });
+  // RUN: runc containers whose state and scratch space live under --root; a kill -9 leaves
+  // containers and mounts behind, which the next start removes before serving.
+  const executor = createRuncExecutor({ stateDir: path.join(config.root, 'runc') });
+  await executor.cleanupStale(shutdown.signal);
+  const execWork = path.join(config.root, 'exec');
+  await cleanupExecScratch(execWork);
+  const hashCache = new ContentHashCache();
+  const exec = createExecOp({
+    refs: cache,
+    executor,
+    sessions,
+    hashCache,
+    workRoot: execWork,
+    cacheMounts: new CacheMountManager(path.join(config.root, 'cache-mounts')),
+  });
   const resolveOp = createOpResolver({
     refs: cache,
     sources: new Map([['local', localSource]]),
-    hashCache: new ContentHashCache(),
+    hashCache,
+    exec,
   });
   const solver = new Solver({
     resolveOp,

@@ -13,7 +13,7 @@ if ((${#missing[@]})); then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-[ -x dist/daemon/cmd/kilnd.js ] || npm ci --no-audit --no-fund
+{ [ -d node_modules ] && [ -f dist/daemon/cmd/kilnd.js ]; } || npm ci --no-audit --no-fund
 
 work=$(mktemp -d /tmp/kiln-quickstart.XXXXXX)
 sock="$work/kilnd.sock"

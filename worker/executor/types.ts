@@ -21,6 +21,8 @@ export interface ProcessSpec {
 export interface ExecRequest {
   /** Host directory used as the container's root filesystem (writable; e.g. an overlay mount). */
   readonly rootfs: string;
+  /** Mount the root filesystem read-only (a root mount with `readonly`). */
+  readonly readonlyRootfs?: boolean;
   readonly mounts: readonly ExecMount[];
   readonly process: ProcessSpec;
   readonly network: 'host' | 'none';

@@ -1,9 +1,12 @@
 import { InvalidArgumentError } from '../../../proto/errors.js';
+import type { ExecOp__Output } from '../../../proto/generated/pb/ExecOp.js';
 import type { FileOp__Output } from '../../../proto/generated/pb/FileOp.js';
 import type { MergeOp__Output } from '../../../proto/generated/pb/MergeOp.js';
+import type { Platform__Output } from '../../../proto/generated/pb/Platform.js';
 import type { ContentHashCache } from '../../../worker/fs/content-hash.js';
 import { isLlbVertexOp } from '../llb-types.js';
 import type { RefManager, ResolvedOp, Vertex } from '../types.js';
+import type { ExecOpFactory } from './exec-op.js';
 import { fileOp } from './file-op.js';
 import { mergeOp } from './merge-op.js';
 import { unsupportedOp } from './unsupported-op.js';
@@ -18,6 +21,8 @@ export interface OpResolverDeps {
   /** Keyed by scheme without `://`: `local`, `docker-image`, `git`, `http`, `https`, `oci-layout`. */
   readonly sources: ReadonlyMap<string, SourceResolver>;
   readonly hashCache: ContentHashCache;
+  /** Runs `exec` ops (createExecOp); without it RUN is reported as unsupported. */
+  readonly exec?: ExecOpFactory;
 }
 
 const knownSchemes = new Set(['docker-image', 'git', 'http', 'https', 'oci-layout', 'local']);
@@ -50,7 +55,13 @@ export function createOpResolver(deps: OpResolverDeps): (vertex: Vertex) => Reso
       case 'merge':
         return mergeOp(op.merge as unknown as MergeOp__Output, numInputs, deps.refs, vertex.name);
       case 'exec':
-        return unsupportedOp(`RUN is not supported yet: needs the containers issue (${vertex.name})`);
+        if (!deps.exec)
+          return unsupportedOp(`RUN is not supported yet: needs the containers issue (${vertex.name})`);
+        return deps.exec(op.exec as unknown as ExecOp__Output, {
+          numInputs,
+          platform: (op as { platform?: Platform__Output | null }).platform ?? null,
+          name: vertex.name,
+        });
       case 'diff':
         return unsupportedOp(`diff ops are not supported yet (${vertex.name})`);
       case 'build':

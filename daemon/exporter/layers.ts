@@ -1,0 +1,193 @@
+import { createHash } from 'node:crypto';
+import os from 'node:os';
+import { pipeline, Readable } from 'node:stream';
+import { createGzip } from 'node:zlib';
+import type { ContentStore } from '../../worker/content/types.js';
+import { diffTar } from '../../worker/fs/diff.js';
+import type { ChainLayer } from '../../worker/image/image-config.js';
+import { layerCompression, layerMediaType, type LayerCompression } from '../../worker/image/media-types.js';
+import type { ImmutableRef, LayerDescriptor, OpProgress, RefManager } from '../solver/types.js';
+
+export interface LayerDeps {
+  readonly refs: RefManager;
+  readonly store: ContentStore;
+}
+
+/**
+ * When a layer's first and last output bytes were produced (compressed bytes for gzip), for
+ * tooling and for tests that check layers are really made in parallel.
+ */
+export interface LayerEvent {
+  readonly refId: string;
+  readonly phase: 'start' | 'end';
+  /** process.hrtime.bigint() when it happened. */
+  readonly at: bigint;
+}
+
+export interface LayerOptions {
+  readonly compression: LayerCompression;
+  readonly ociMediaTypes: boolean;
+  /** gzip level 0-9 (default 6, as BuildKit). */
+  readonly compressionLevel?: number;
+  /** How many layers are diffed and compressed at once (default: the CPU count, at least 2). */
+  readonly concurrency?: number;
+  readonly onLayerEvent?: (event: LayerEvent) => void;
+}
+
+/** The diffID of a layer with no entries: the tar end marker alone (two zero blocks). */
+export const EmptyLayerDiffID = `sha256:${createHash('sha256').update(Buffer.alloc(1024)).digest('hex')}`;
+
+/**
+ * The layers of `ref`'s chain, base first: one per ref (walking `refs.parentOf`), each the blob
+ * remembered for that ref when its compression fits, else made now by diffing the ref against its
+ * parent — hashing the tar (diffID) and compressing it into the content store in one pass — and
+ * remembered with `refs.setLayer`. Layers are made in parallel: zlib's async streams run on the
+ * libuv thread pool, so several layers compress at once. An empty diff is returned with `empty`
+ * set (BuildKit puts no layer in the image for it).
+ */
+export async function ensureLayers(
+  ref: ImmutableRef | undefined,
+  deps: LayerDeps,
+  opts: LayerOptions,
+  signal: AbortSignal,
+  progress: OpProgress,
+): Promise<ChainLayer[]> {
+  signal.throwIfAborted();
+  if (!ref) return [];
+  // Handles we own: every ancestor (the caller owns `ref`).
+  const owned: ImmutableRef[] = [];
+  try {
+    const chain: ImmutableRef[] = [ref];
+    for (let cur = await deps.refs.parentOf(ref); cur; cur = await deps.refs.parentOf(cur)) {
+      owned.push(cur);
+      chain.unshift(cur);
+      signal.throwIfAborted();
+    }
+    const total = chain.length;
+    let done = 0;
+    const status = 'exporting layers';
+    progress.status(status, { current: 0, total });
+    const limit = opts.concurrency ?? Math.max(2, os.availableParallelism());
+    const results = await mapLimited(chain, limit, signal, async (r, i, sig) => {
+      const parent = i > 0 ? chain[i - 1] : undefined;
+      const layer = await layerFor(r, parent, deps, opts, sig);
+      done++;
+      progress.status(status, { current: done, total });
+      return { descriptor: layer, empty: layer.diffID === EmptyLayerDiffID };
+    });
+    progress.status(status, { current: total, total, completed: true });
+    return results;
+  } finally {
+    await Promise.all(owned.map((r) => r.release()));
+  }
+}
+
+async function layerFor(
+  ref: ImmutableRef,
+  parent: ImmutableRef | undefined,
+  deps: LayerDeps,
+  opts: LayerOptions,
+  signal: AbortSignal,
+): Promise<LayerDescriptor> {
+  const known = deps.refs.getLayer(ref.id);
+  if (
+    known &&
+    layerCompression(known.mediaType) === opts.compression &&
+    (await deps.store.info(known.digest))
+  ) {
+    return { ...known, mediaType: layerMediaType(opts.compression, opts.ociMediaTypes) };
+  }
+  const layer = await writeLayer(ref.id, parent?.snapshot.dir, ref.snapshot.dir, deps.store, opts, signal);
+  await deps.refs.setLayer(ref.id, layer, signal);
+  return layer;
+}
+
+/** Diff → (sha256 of the tar) → gzip → content store, streaming, in one pass. */
+async function writeLayer(
+  refId: string,
+  parentDir: string | undefined,
+  childDir: string,
+  store: ContentStore,
+  opts: LayerOptions,
+  signal: AbortSignal,
+): Promise<LayerDescriptor> {
+  const diffHash = createHash('sha256');
+  const tapped = (async function* () {
+    for await (const chunk of diffTar(parentDir, childDir, signal)) {
+      diffHash.update(chunk);
+      yield chunk;
+    }
+  })();
+  let source: AsyncIterable<Uint8Array> = tapped;
+  if (opts.compression === 'gzip') {
+    // The callback form returns the last stream and destroys every stage when any fails or when the
+    // consumer stops early; the error then surfaces through the iteration below.
+    source = pipeline(
+      Readable.from(tapped),
+      createGzip({ level: opts.compressionLevel ?? 6 }),
+      () => undefined,
+    );
+  }
+  const blob = await store.write(observed(refId, source, opts.onLayerEvent), {}, signal);
+  return {
+    mediaType: layerMediaType(opts.compression, opts.ociMediaTypes),
+    digest: blob.digest,
+    size: blob.size,
+    diffID: `sha256:${diffHash.digest('hex')}`,
+  };
+}
+
+/** Reports the first and the last output chunk: the span in which the layer was really being made. */
+async function* observed(
+  refId: string,
+  source: AsyncIterable<Uint8Array>,
+  onEvent: ((event: LayerEvent) => void) | undefined,
+): AsyncGenerator<Uint8Array> {
+  let started = false;
+  for await (const chunk of source) {
+    if (!started) {
+      started = true;
+      onEvent?.({ refId, phase: 'start', at: process.hrtime.bigint() });
+    }
+    yield chunk;
+  }
+  onEvent?.({ refId, phase: 'end', at: process.hrtime.bigint() });
+}
+
+/**
+ * `items.map(fn)` with at most `limit` running at a time; results keep the input order. The first
+ * failure aborts the others (through the signal they get) and is thrown once all have stopped, so
+ * nothing still runs when the caller releases what the items use.
+ */
+async function mapLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  signal: AbortSignal,
+  fn: (item: T, index: number, signal: AbortSignal) => Promise<R>,
+): Promise<R[]> {
+  const ac = new AbortController();
+  const onAbort = () => ac.abort(signal.reason);
+  signal.addEventListener('abort', onAbort, { once: true });
+  const results = new Array<R>(items.length);
+  let next = 0;
+  let failure: { err: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    while (next < items.length && !ac.signal.aborted) {
+      const i = next++;
+      try {
+        results[i] = await fn(items[i] as T, i, ac.signal);
+      } catch (err) {
+        failure ??= { err };
+        ac.abort(err);
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+  if (failure) throw failure.err;
+  signal.throwIfAborted();
+  return results;
+}
