@@ -3,9 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { createFrontends } from '../frontends/index.js';
-import { UnimplementedError } from '../proto/errors.js';
 import { loadGrpcServices } from '../proto/index.js';
 import { ContentHashCache } from '../worker/fs/content-hash.js';
+import { createContentStore } from '../worker/content/store.js';
+import type { ContentStore } from '../worker/content/types.js';
 import { createRuncExecutor } from '../worker/executor/runc.js';
 import { createNativeSnapshotter } from '../worker/snapshot/native.js';
 import { openCacheManager } from './cache/manager.js';
@@ -15,6 +16,8 @@ import { type CacheAdmin, Controller, type UsageInfo } from './control/controlle
 import { createExporters } from './exporter/index.js';
 import { listen } from './listen.js';
 import { SessionManager } from './session/manager.js';
+import { createImageSource } from './source/image/image-source.js';
+import { RegistryClient } from './source/image/registry-client.js';
 import { createExecOp, cleanupExecScratch } from './solver/ops/exec-op.js';
 import { CacheMountManager } from './solver/ops/exec-cache-mounts.js';
 import { createOpResolver } from './solver/ops/op-resolver.js';
@@ -75,6 +78,11 @@ export async function startDaemon(
       },
     },
   });
+  // Registry images: blobs in a content store under --root, layers unpacked into snapshots.
+  const store = await createContentStore(path.join(config.root, 'content'));
+  const registry = new RegistryClient({ hosts: config.registries, log: debug });
+  const image = createImageSource({ refs: cache, cache, store, registry, sessions });
+
   // RUN: runc containers whose state and scratch space live under --root; a kill -9 leaves
   // containers and mounts behind, which the next start removes before serving.
   const executor = createRuncExecutor({ stateDir: path.join(config.root, 'runc') });
@@ -92,7 +100,10 @@ export async function startDaemon(
   });
   const resolveOp = createOpResolver({
     refs: cache,
-    sources: new Map([['local', localSource]]),
+    sources: new Map([
+      ['local', localSource],
+      ['docker-image', image.resolver],
+    ]),
     hashCache,
     exec,
   });
@@ -105,9 +116,9 @@ export async function startDaemon(
   const controller = new Controller({
     sessions,
     solver,
-    cache: cacheAdmin(cache),
+    cache: cacheAdmin(cache, store),
     frontends: createFrontends(),
-    exporters: createExporters(),
+    exporters: createExporters({ refs: cache, store, registry, sessions, registryHosts: config.registries }),
     worker: {
       id: `kiln-${os.hostname()}`,
       labels: {
@@ -119,9 +130,8 @@ export async function startDaemon(
       },
       platforms: [{ Architecture: 'amd64', OS: 'linux' }],
     },
-    resolveImageConfig: async (ref) => {
-      throw new UnimplementedError(`cannot resolve image ${ref}: registry images are not supported yet`);
-    },
+    resolveImageConfig: (ref, opts, signal, sessionIds) =>
+      image.resolveImageConfig(ref, opts, signal, sessionIds),
     version: kilnVersion,
     log: debug,
     signal: shutdown.signal,
@@ -182,7 +192,7 @@ function toUsageInfo(r: UsageRecord): UsageInfo {
   };
 }
 
-function cacheAdmin(cache: Awaited<ReturnType<typeof openCacheManager>>): CacheAdmin {
+function cacheAdmin(cache: Awaited<ReturnType<typeof openCacheManager>>, store: ContentStore): CacheAdmin {
   return {
     async diskUsage(filter, signal) {
       return (await cache.diskUsage({ filter }, signal)).map(toUsageInfo);
@@ -200,6 +210,8 @@ function cacheAdmin(cache: Awaited<ReturnType<typeof openCacheManager>>): CacheA
         signal,
       );
       await Promise.all(writes);
+      // Layer blobs no remaining record points at (and no running build leases) go too.
+      await store.deleteUnreferenced(cache.referencedBlobs(), signal);
     },
   };
 }

@@ -41,10 +41,11 @@ export type MountSpec =
       readonly sharing?: keyof typeof CacheSharing;
       readonly source?: State;
       readonly selector?: string;
+      readonly readonly?: boolean;
     }
   | { readonly type: 'tmpfs'; readonly dest: string; readonly size?: number }
   | ({ readonly type: 'secret'; readonly dest: string } & SecretMountOptions)
-  | ({ readonly type: 'ssh'; readonly dest: string } & SecretMountOptions);
+  | ({ readonly type: 'ssh'; readonly dest?: string } & SecretMountOptions);
 
 export interface RunOptions extends OpOptions {
   readonly args: readonly string[];
@@ -71,12 +72,26 @@ export class ExecVertex implements Vertex {
     this.#base = base;
     this.#opts = opts;
     const root: MountSpec = { type: 'bind', dest: '/', ...(base.isScratch ? {} : { source: base }) };
-    const others = [...(opts.mounts ?? [])].sort((a, b) => (a.dest < b.dest ? -1 : a.dest > b.dest ? 1 : 0));
+    const all = opts.mounts ?? [];
+    // BuildKit sorts filesystem mounts by target (the root "/" first) and appends secrets, then ssh
+    // sockets, in the order given.
+    const fsMounts = [root, ...all.filter((m) => m.type !== 'secret' && m.type !== 'ssh')].sort((a, b) =>
+      mountDest(a) < mountDest(b) ? -1 : mountDest(a) > mountDest(b) ? 1 : 0,
+    );
     let next = 0;
-    this.#mounts = [root, ...others].map((spec) => {
+    const planned: PlannedMount[] = fsMounts.map((spec) => {
       const writable = spec.type === 'bind' && !spec.readonly && !spec.noOutput;
       return { spec, output: writable ? next++ : -1 };
     });
+    for (const spec of all) if (spec.type === 'secret') planned.push({ spec, output: 0 });
+    let sshIndex = 0;
+    for (const spec of all) {
+      if (spec.type !== 'ssh') continue;
+      const dest = spec.dest ?? `/run/buildkit/ssh_agent.${sshIndex}`;
+      sshIndex++;
+      planned.push({ spec: { ...spec, dest }, output: 0 });
+    }
+    this.#mounts = planned;
     const inputs: Output[] = [];
     for (const m of this.#mounts) {
       const o = 'source' in m.spec ? m.spec.source?.output : undefined;
@@ -86,7 +101,7 @@ export class ExecVertex implements Vertex {
   }
 
   outputIndexOf(dest: string): number | undefined {
-    const m = this.#mounts.find((x) => x.spec.dest === dest);
+    const m = this.#mounts.find((x) => x.spec.dest === dest && x.spec.type === 'bind');
     return m && m.output >= 0 ? m.output : undefined;
   }
 
@@ -99,6 +114,9 @@ export class ExecVertex implements Vertex {
     const st = this.#base;
     const meta: PbMeta = { args: [...this.#opts.args] };
     const env = st.envList();
+    const firstSsh = this.#mounts.find((m) => m.spec.type === 'ssh');
+    if (firstSsh && st.getEnv('SSH_AUTH_SOCK') === undefined)
+      env.push(`SSH_AUTH_SOCK=${mountDest(firstSsh.spec)}`);
     if (env.length > 0) meta.env = env;
     meta.cwd = st.getDir();
     const user = st.getUser();
@@ -116,19 +134,29 @@ export class ExecVertex implements Vertex {
     if (this.#opts.extraHosts?.length)
       meta.extraHosts = this.#opts.extraHosts.map((h) => ({ Host: h.host, IP: h.ip }));
     if (st.meta.hostname) meta.hostname = st.meta.hostname;
+    // BuildKit's client always asks for mount stubs (empty dirs/files made for mount points) to be
+    // removed recursively after the run.
+    meta.removeMountStubsRecursive = true;
 
+    const caps = new Set<string>(['exec.meta.base']);
     const mounts: PbMount[] = this.#mounts.map(({ spec, output }) => {
       const m: PbMount = {};
       const input = 'source' in spec ? indexOf(spec.source) : -1;
       if (input !== 0) m.input = input;
-      if ('selector' in spec && spec.selector) m.selector = spec.selector;
-      m.dest = spec.dest;
+      m.dest = mountDest(spec);
+      if ((spec.type === 'bind' || spec.type === 'cache') && spec.readonly) m.readonly = true;
       if (output !== 0) m.output = output;
+      if ('selector' in spec && spec.selector) {
+        m.selector = spec.selector;
+        caps.add('exec.mount.selector');
+      }
       switch (spec.type) {
         case 'bind':
-          if (spec.readonly) m.readonly = true;
+          if (input >= 0) caps.add('exec.mount.bind');
           break;
         case 'cache':
+          caps.add('exec.mount.cache');
+          caps.add('exec.mount.cache.sharing');
           m.mountType = MountTypes.cache;
           m.cacheOpt = {
             ID: spec.id,
@@ -136,17 +164,23 @@ export class ExecVertex implements Vertex {
           };
           break;
         case 'tmpfs':
+          caps.add('exec.mount.tmpfs');
           m.mountType = MountTypes.tmpfs;
-          if (spec.size) m.TmpfsOpt = { size: spec.size };
+          if (spec.size) {
+            m.TmpfsOpt = { size: spec.size };
+            caps.add('exec.mount.tmpfs.size');
+          }
           break;
         case 'secret':
         case 'ssh': {
+          caps.add(`exec.mount.${spec.type}`);
           m.mountType = MountTypes[spec.type];
           const opt = {
             ID: spec.id,
             ...(spec.uid ? { uid: spec.uid } : {}),
             ...(spec.gid ? { gid: spec.gid } : {}),
-            ...(spec.mode ? { mode: spec.mode } : {}),
+            // llb.AddSecret / AddSSHSocket defaults: 0400 for secrets, 0600 for agent sockets.
+            mode: spec.mode ?? (spec.type === 'secret' ? 0o400 : 0o600),
             ...(spec.optional ? { optional: true } : {}),
           };
           if (spec.type === 'secret') m.secretOpt = opt;
@@ -161,14 +195,25 @@ export class ExecVertex implements Vertex {
       return m;
     });
     const exec: PbExecOp = { meta, mounts };
+    if (proxy) caps.add('exec.meta.proxyenv');
     const network = this.#opts.network ?? st.meta.network;
-    if (network && network !== 'sandbox') exec.network = NetModes[network];
-    if (this.#opts.security === 'insecure') exec.security = SecurityModes.insecure;
+    if (network && network !== 'sandbox') {
+      exec.network = NetModes[network];
+      caps.add('exec.meta.network');
+    }
+    if (this.#opts.security === 'insecure') {
+      exec.security = SecurityModes.insecure;
+      caps.add('exec.meta.security');
+    }
     const op: PbOp = {
       exec,
       platform: platformToPb(this.#opts.platform ?? st.getPlatform() ?? ctx.platform),
     };
     if (inputs.length > 0) op.inputs = inputs;
-    return { op, metadata: buildMetadata(this.#opts, ['exec.meta.base', 'exec.mount.bind']) };
+    return { op, metadata: buildMetadata(this.#opts, [...caps]) };
   }
+}
+
+function mountDest(spec: MountSpec): string {
+  return spec.dest ?? '';
 }

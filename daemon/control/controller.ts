@@ -427,7 +427,12 @@ export class Controller {
         });
         return {};
       }),
-      ResolveImageConfig: unary(log, 'ResolveImageConfig', async (req, signal) => {
+      ResolveImageConfig: unary(log, 'ResolveImageConfig', async (req, signal, md) => {
+        const sessionIds = req.SessionID
+          ? [req.SessionID]
+          : md.get(buildIdHeader).length > 0
+            ? [(await this.#gatewayBuild(md, signal)).sessionId]
+            : [];
         const mode = req.ResolveMode;
         const platform = req.Platform
           ? {
@@ -443,6 +448,7 @@ export class Controller {
             ...(mode === 'pull' || mode === 'local' || mode === 'default' ? { resolveMode: mode } : {}),
           },
           signal,
+          sessionIds,
         );
         return { Digest: digest, Config: Buffer.from(config) };
       }),

@@ -12,8 +12,16 @@ import type { Build } from './build.js';
 /** Largest file a frontend may read in one call (BuildKit caps ReadFile at the gRPC message size). */
 const maxReadBytes = 16 << 20;
 
-/** How the daemon resolves registry images for frontends (the image source provides it). */
-export type ImageConfigResolver = FrontendBridge['resolveImageConfig'];
+/**
+ * How the daemon resolves registry images for frontends (the image source provides it); the
+ * session ids are asked for registry credentials.
+ */
+export type ImageConfigResolver = (
+  ref: string,
+  opts: Parameters<FrontendBridge['resolveImageConfig']>[1],
+  signal: AbortSignal,
+  sessionIds: readonly string[],
+) => ReturnType<FrontendBridge['resolveImageConfig']>;
 
 /** The LLBBridge a frontend gets inside the daemon, scoped to one build. */
 export function createFrontendBridge(build: Build, resolveImageConfig: ImageConfigResolver): FrontendBridge {
@@ -76,7 +84,7 @@ export function createFrontendBridge(build: Build, resolveImageConfig: ImageConf
       }
       return out;
     },
-    resolveImageConfig,
+    resolveImageConfig: (ref, opts, signal) => resolveImageConfig(ref, opts, signal, [build.sessionId]),
     warn(warning) {
       build.job.write({
         kind: 'warning',

@@ -3,7 +3,8 @@ import type { Platform } from '../../client/llb/platform.js';
 import { local } from '../../client/llb/source-op.js';
 import { InvalidArgumentError, throwIfAborted, UnimplementedError } from '../../proto/errors.js';
 import type { Frontend, FrontendBridge, FrontendResult, ResultRef } from '../types.js';
-import { convertDockerfile } from './convert/convert.js';
+import type { NetworkMode } from '../../client/llb/state.js';
+import { convertDockerfile, type ImageResolveMode } from './convert/convert.js';
 import { serializeImageConfig } from './convert/image-config.js';
 import { parseIgnoreFile } from './dockerignore/index.js';
 import { detectSyntax, parseDockerfile } from './parser/parser.js';
@@ -18,7 +19,17 @@ export interface DockerfileFrontendOptions {
   readonly labels: Record<string, string>;
   readonly platform: Platform | undefined;
   readonly noCache: string[] | undefined;
+  readonly imageResolveMode: ImageResolveMode;
+  readonly networkMode: NetworkMode | undefined;
+  readonly hostname: string | undefined;
 }
+
+const resolveModes: readonly ImageResolveMode[] = ['default', 'pull', 'local'];
+const forcedNetworkModes: Readonly<Record<string, NetworkMode>> = {
+  host: 'host',
+  none: 'none',
+  sandbox: 'sandbox',
+};
 
 export function parseFrontendOptions(opts: Readonly<Record<string, string>>): DockerfileFrontendOptions {
   const buildArgs: Record<string, string> = {};
@@ -38,7 +49,21 @@ export function parseFrontendOptions(opts: Readonly<Record<string, string>>): Do
     platform = parsePlatform(list[0] ?? '');
   }
   const noCacheOpt = opts['no-cache'];
+  const resolveMode = opts['image-resolve-mode'] || 'default';
+  if (!(resolveModes as readonly string[]).includes(resolveMode)) {
+    throw new InvalidArgumentError(`invalid image-resolve-mode: ${resolveMode}`);
+  }
+  const networkOpt = opts['force-network-mode'];
+  let networkMode: NetworkMode | undefined;
+  if (networkOpt) {
+    networkMode = forcedNetworkModes[networkOpt];
+    if (!networkMode) throw new InvalidArgumentError(`invalid force-network-mode: ${networkOpt}`);
+  }
+  const hostname = opts.hostname || buildArgs.BUILDKIT_SANDBOX_HOSTNAME || undefined;
   return {
+    imageResolveMode: resolveMode as ImageResolveMode,
+    networkMode,
+    hostname,
     filename: opts.filename || 'Dockerfile',
     dockerfileKey: opts.dockerfilekey || 'dockerfile',
     contextKey: opts.contextkey || 'context',
@@ -100,7 +125,9 @@ export const dockerfileFrontend: Frontend = {
     const ignoreLocal = local(opts.contextKey, {
       sessionId,
       followPaths: ['.dockerignore'],
-      sharedKeyHint: opts.contextKey,
+      // Its own shared key: sharing the context's would make the next context sync start from a
+      // snapshot holding only .dockerignore, and resend every file.
+      sharedKeyHint: `${opts.contextKey}-.dockerignore`,
       differ: 'none',
       customName: '[internal] load .dockerignore',
     });
@@ -154,17 +181,37 @@ export const dockerfileFrontend: Frontend = {
         ...(w.url ? { url: w.url } : {}),
       });
     }
-    const converted = convertDockerfile(ast, {
-      file: filename,
-      sessionId,
-      buildArgs: opts.buildArgs,
-      labels: opts.labels,
-      excludePatterns,
-      contextName: opts.contextKey,
-      ...(opts.target ? { target: opts.target } : {}),
-      ...(opts.platform ? { platform: opts.platform } : {}),
-      ...(opts.noCache ? { noCache: opts.noCache } : {}),
-    });
+    const converted = await convertDockerfile(
+      ast,
+      {
+        file: filename,
+        sessionId,
+        resolveImage: (ref, o, sig) =>
+          bridge.resolveImageConfig(
+            ref,
+            {
+              platform: {
+                os: o.platform.os,
+                architecture: o.platform.architecture,
+                ...(o.platform.variant ? { variant: o.platform.variant } : {}),
+              },
+              resolveMode: o.resolveMode,
+            },
+            sig,
+          ),
+        imageResolveMode: opts.imageResolveMode,
+        ...(opts.networkMode ? { networkMode: opts.networkMode } : {}),
+        ...(opts.hostname ? { hostname: opts.hostname } : {}),
+        buildArgs: opts.buildArgs,
+        labels: opts.labels,
+        excludePatterns,
+        contextName: opts.contextKey,
+        ...(opts.target ? { target: opts.target } : {}),
+        ...(opts.platform ? { platform: opts.platform } : {}),
+        ...(opts.noCache ? { noCache: opts.noCache } : {}),
+      },
+      signal,
+    );
     throwIfAborted(signal);
     const definition = marshal(converted.state, opts.platform ? { platform: opts.platform } : {});
     const metadata = { 'containerimage.config': serializeImageConfig(converted.image) };

@@ -3,6 +3,7 @@ import { dumpDefinition } from '../../client/llb/dump.js';
 import { createFrontends } from '../../frontends/index.js';
 import type { DefinitionBytes, FileStat, FrontendBridge, ResultRef } from '../../frontends/types.js';
 import { NotFoundError, UnimplementedError } from '../../proto/errors.js';
+import { fakeDigest, fakeImageConfigs } from './fake-images.js';
 
 type Files = Record<string, Record<string, string>>;
 
@@ -12,8 +13,17 @@ interface SourceOpDump {
 
 /** An in-memory LLBBridge: refs name the local a definition reads; files come from a map per local. */
 class FakeBridge implements FrontendBridge {
-  async resolveImageConfig(ref: string): Promise<{ digest: string; config: Uint8Array }> {
-    throw new Error(`the fake bridge resolves no images (${ref})`);
+  readonly resolved: string[] = [];
+
+  async resolveImageConfig(
+    ref: string,
+    opts: { platform?: { os: string; architecture: string }; resolveMode?: string },
+  ): Promise<{ digest: string; config: Uint8Array }> {
+    const platform = opts.platform ?? { os: 'linux', architecture: 'amd64' };
+    this.resolved.push(`${ref} ${platform.os}/${platform.architecture} ${opts.resolveMode ?? ''}`);
+    const config = fakeImageConfigs[ref];
+    if (config === undefined) throw new NotFoundError(`${ref}: not found`);
+    return { digest: fakeDigest(ref, platform), config: new TextEncoder().encode(JSON.stringify(config)) };
   }
 
   readonly sessionId = 'sess-1';
@@ -152,10 +162,82 @@ describe('dockerfile.v0 frontend', () => {
     await expect(frontend().solve(none, {}, new AbortController().signal)).rejects.toThrow(
       'failed to read dockerfile: Dockerfile',
     );
-    const run = new FakeBridge({ dockerfile: { Dockerfile: 'FROM scratch\nRUN true\n' } });
+    const run = new FakeBridge({ dockerfile: { Dockerfile: 'FROM scratch\nRUN --network=bridge true\n' } });
     await expect(frontend().solve(run, {}, new AbortController().signal)).rejects.toThrow(
-      'Dockerfile:2: RUN is not supported yet',
+      'unsupported network mode "bridge"',
     );
+    const missing = new FakeBridge({ dockerfile: { Dockerfile: 'FROM nope:1\n' } });
+    await expect(frontend().solve(missing, {}, new AbortController().signal)).rejects.toThrow(
+      'Dockerfile:1: FROM nope:1: docker.io/library/nope:1: not found',
+    );
+  });
+
+  it('resolves each base image once through the bridge, with platform and resolve mode', async () => {
+    const bridge = new FakeBridge({
+      dockerfile: {
+        Dockerfile:
+          'FROM alpine:3.18 AS a\nRUN echo a > /a\nFROM alpine:3.18 AS b\nRUN echo b > /b\n' +
+          'FROM --platform=linux/arm64 busybox\nCOPY --from=a /a /a\nCOPY --from=b /b /b\n',
+      },
+    });
+    const res = await frontend().solve(
+      bridge,
+      { 'image-resolve-mode': 'pull', platform: 'linux/amd64' },
+      new AbortController().signal,
+    );
+    expect(bridge.resolved.sort()).toEqual([
+      'docker.io/library/alpine:3.18 linux/amd64 pull',
+      'docker.io/library/busybox:latest linux/arm64 pull',
+    ]);
+    const sources = dumpDefinition(bridge.solves[2] as DefinitionBytes)
+      .map((o) => o.op as SourceOpDump & { platform?: { Architecture: string } })
+      .filter((o) => o.source?.identifier.startsWith('docker-image://'));
+    expect(sources.map((s) => [s.source?.identifier, s.source?.attrs, s.platform?.Architecture])).toEqual([
+      [
+        `docker-image://docker.io/library/busybox:latest@${fakeDigest('docker.io/library/busybox:latest', { os: 'linux', architecture: 'arm64' })}`,
+        { 'image.resolvemode': 'pull' },
+        'arm64',
+      ],
+      [
+        `docker-image://docker.io/library/alpine:3.18@${fakeDigest('docker.io/library/alpine:3.18', { os: 'linux', architecture: 'amd64' })}`,
+        { 'image.resolvemode': 'pull' },
+        'amd64',
+      ],
+    ]);
+    const config = JSON.parse(new TextDecoder().decode(res.metadata['containerimage.config'])) as {
+      config: { Cmd: string[] };
+      history: { created_by: string; empty_layer?: boolean }[];
+    };
+    expect(config.config.Cmd).toEqual(['sh']);
+    expect(config.history.map((h) => h.created_by)).toEqual([
+      'BusyBox 1.36.1 (glibc), Debian 12',
+      'COPY /a /a # buildkit',
+      'COPY /b /b # buildkit',
+    ]);
+  });
+
+  it('applies force-network-mode and hostname to RUN; refuses unknown modes', async () => {
+    const bridge = new FakeBridge({
+      dockerfile: { Dockerfile: 'FROM alpine:3.18\nRUN true\nRUN --network=host true\n' },
+    });
+    await frontend().solve(
+      bridge,
+      { 'force-network-mode': 'none', hostname: 'builder-1' },
+      new AbortController().signal,
+    );
+    const execs = dumpDefinition(bridge.solves[2] as DefinitionBytes)
+      .map((o) => o.op as { exec?: { network?: number; meta: { hostname?: string } } })
+      .filter((o) => o.exec);
+    expect(execs.map((o) => [o.exec?.network, o.exec?.meta.hostname])).toEqual([
+      [2, 'builder-1'],
+      [1, 'builder-1'],
+    ]);
+    await expect(
+      frontend().solve(bridge, { 'image-resolve-mode': 'sometimes' }, new AbortController().signal),
+    ).rejects.toThrow('invalid image-resolve-mode: sometimes');
+    await expect(
+      frontend().solve(bridge, { 'force-network-mode': 'bridge' }, new AbortController().signal),
+    ).rejects.toThrow('invalid force-network-mode: bridge');
   });
 
   it('returns no ref for an all-scratch result', async () => {

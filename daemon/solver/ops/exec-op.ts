@@ -78,7 +78,10 @@ function validate(op: ExecOp__Output, numInputs: number): void {
   if (!op.meta || op.meta.args.length === 0) throw new InvalidArgumentError('invalid ExecOp: no args');
   if (op.security === 1)
     throw new InvalidArgumentError('security.insecure is not allowed: kilnd grants no entitlements');
+  // Only bind mounts produce outputs: BuildKit's client leaves `output` at 0 on secret, ssh, cache
+  // and tmpfs mounts, so their field means nothing.
   const outputs = op.mounts
+    .filter((m) => m.mountType === MountTypes.bind)
     .map((m) => Number(m.output))
     .filter((o) => o >= 0)
     .sort((a, b) => a - b);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { InvalidArgumentError } from '../../../proto/errors.js';
@@ -16,7 +16,15 @@ import type {
   RefManager,
   ResolvedOp,
 } from '../types.js';
-import { type IndexedAction, parseFileAction } from './parse-file-action.js';
+import { isErrno, resolveInRoot } from '../../../worker/fs/root-path.js';
+import { resolveGroup, resolveUser } from '../../../worker/fs/user-lookup.js';
+import type { Owner } from '../../../worker/fs/file-action-types.js';
+import {
+  type IndexedAction,
+  type NamedOwner,
+  type ParsedAction,
+  parseFileAction,
+} from './parse-file-action.js';
 
 /** What a copy reads from one of the op's inputs; part of that input's cache key. */
 export interface CopySelector {
@@ -85,6 +93,8 @@ function fileCacheMap(
 ): CacheMap {
   const selectors = new Map<number, CopySelector[]>();
   const invalid = new Set<number>();
+  // Inputs whose /etc/passwd and /etc/group name an owner: their content is part of the key.
+  const userDbs = new Set<number>();
   const jsonActions: unknown[] = [];
   const indexes: number[][] = [];
   actions.forEach((a, i) => {
@@ -107,22 +117,27 @@ function fileCacheMap(
       // The source path is in the selector; keep only its name so moving the source keeps the key.
       body = { ...(body as object), src: path.posix.basename(c.src) };
     }
+    for (const ref of [a.namedOwner?.user, a.namedOwner?.group]) {
+      if (ref && 'name' in ref && ref.input >= 0 && ref.input < n) userDbs.add(ref.input);
+    }
     jsonActions.push({ [member]: body });
     indexes.push([a.input, a.secondaryInput, a.output]);
   });
   const digest = sha256(stableJson({ Type: 'file', Actions: jsonActions, Indexes: indexes }));
   const depsOut: CacheDep[] = [];
   for (let i = 0; i < n; i++) {
-    const sel = selectors.get(i);
-    if (!sel || invalid.has(i)) {
+    const sel = selectors.get(i) ?? [];
+    const userDb = userDbs.has(i);
+    if ((sel.length === 0 && !userDb) || invalid.has(i)) {
       depsOut.push({});
       continue;
     }
     depsOut.push({
-      selector: JSON.stringify(sel),
+      selector: JSON.stringify(userDb ? [...sel, { userDb: ['/etc/passwd', '/etc/group'] }] : sel),
       contentKey: async (input: ImmutableRef, signal: AbortSignal) => {
         const memo = hashCache.memo(input.snapshot.id);
         const sums: string[] = [];
+        if (userDb) sums.push(await userDbDigest(input.snapshot.dir));
         for (const s of sel) {
           sums.push(
             await checksumPath(
@@ -180,27 +195,29 @@ async function execFileOp(
       signal.throwIfAborted();
       // The source is read before the base may be taken over, so one slot can serve as both.
       const srcDir = a.action.kind === 'copy' ? await sourceDir(a.secondaryInput) : undefined;
+      // Names are looked up before the base may be taken over (it can be the input they name).
+      const action = a.namedOwner ? withOwner(a.action, await resolveOwner(a.namedOwner)) : a.action;
       const target = await baseFor(a.input);
       slots[i] = { state: 'mutable', ref: target };
       if (a.secondaryInput >= n) consume(a.secondaryInput - n);
-      switch (a.action.kind) {
+      switch (action.kind) {
         case 'copy':
-          await copy(srcDir as string, target.dir, a.action.opts, signal);
+          await copy(srcDir as string, target.dir, action.opts, signal);
           break;
         case 'mkdir':
-          await mkdirAction(target.dir, a.action.opts, signal);
+          await mkdirAction(target.dir, action.opts, signal);
           break;
         case 'mkfile':
-          await mkfileAction(target.dir, a.action.opts, signal);
+          await mkfileAction(target.dir, action.opts, signal);
           break;
         case 'rm':
-          await rmAction(target.dir, a.action.opts, signal);
+          await rmAction(target.dir, action.opts, signal);
           break;
         case 'symlink':
-          await symlinkAction(target.dir, a.action.opts, signal);
+          await symlinkAction(target.dir, action.opts, signal);
           break;
         default: {
-          const never: never = a.action;
+          const never: never = action;
           throw new InvalidArgumentError(`unknown file action ${JSON.stringify(never)}`);
         }
       }
@@ -217,6 +234,34 @@ async function execFileOp(
   } finally {
     await Promise.allSettled(slots.map((_, i) => dropSlot(i)));
     if (scratchDir) await rm(scratchDir, { recursive: true, force: true });
+  }
+
+  /** BuildKit's readUser: a named user gives uid and gid from passwd, a named group the gid. */
+  async function resolveOwner(refs: NamedOwner): Promise<Owner> {
+    let uid = 0;
+    let gid = 0;
+    const rootOf = async (input: number, what: string): Promise<string> => {
+      if (input === -1)
+        throw new InvalidArgumentError(`invalid FileOp: ${what} by name needs an input to look it up in`);
+      return sourceDir(input);
+    };
+    if (refs.user) {
+      if ('id' in refs.user) {
+        uid = refs.user.id;
+        gid = refs.user.id;
+      } else {
+        const u = await resolveUser(await rootOf(refs.user.input, 'user'), refs.user.name, signal);
+        uid = u.uid;
+        gid = u.gid;
+      }
+    }
+    if (refs.group) {
+      gid =
+        'id' in refs.group
+          ? refs.group.id
+          : await resolveGroup(await rootOf(refs.group.input, 'group'), refs.group.name, signal);
+    }
+    return { uid, gid };
   }
 
   async function sourceDir(idx: number): Promise<string> {
@@ -266,6 +311,40 @@ async function execFileOp(
     slots[k] = { state: 'gone' };
     await slot.ref.release();
   }
+}
+
+function withOwner(action: ParsedAction, owner: Owner): ParsedAction {
+  switch (action.kind) {
+    case 'copy':
+      return { kind: 'copy', opts: { ...action.opts, owner } };
+    case 'mkdir':
+      return { kind: 'mkdir', opts: { ...action.opts, owner } };
+    case 'mkfile':
+      return { kind: 'mkfile', opts: { ...action.opts, owner } };
+    case 'symlink':
+      return { kind: 'symlink', opts: { ...action.opts, owner } };
+    case 'rm':
+      return action;
+    default: {
+      const never: never = action;
+      throw new InvalidArgumentError(`unknown file action ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** Digest of the user database a name lookup reads (missing files hash as empty). */
+async function userDbDigest(root: string): Promise<string> {
+  const h = createHash('sha256');
+  for (const f of ['/etc/passwd', '/etc/group']) {
+    let data: Buffer = Buffer.alloc(0);
+    try {
+      data = await readFile(await resolveInRoot(root, f));
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT') && !isErrno(err, 'ENOTDIR') && !isErrno(err, 'EISDIR')) throw err;
+    }
+    h.update(`${f}\0${data.length}\0`).update(data);
+  }
+  return `sha256:${h.digest('hex')}`;
 }
 
 function sha256(s: string): string {

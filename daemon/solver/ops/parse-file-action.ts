@@ -1,4 +1,4 @@
-import { InvalidArgumentError, UnimplementedError } from '../../../proto/errors.js';
+import { InvalidArgumentError } from '../../../proto/errors.js';
 import type { ChownOpt__Output } from '../../../proto/generated/pb/ChownOpt.js';
 import type { FileAction__Output } from '../../../proto/generated/pb/FileAction.js';
 import type { UserOpt__Output } from '../../../proto/generated/pb/UserOpt.js';
@@ -19,11 +19,23 @@ export type ParsedAction =
   | { readonly kind: 'rm'; readonly opts: RmOptions }
   | { readonly kind: 'symlink'; readonly opts: SymlinkOptions };
 
+/** One side of a ChownOpt: a numeric id, or a name looked up in the /etc files of input `input`. */
+export type OwnerRef = { readonly id: number } | { readonly name: string; readonly input: number };
+
+/** A ChownOpt that names a user or group; resolved against a snapshot when the action runs. */
+export interface NamedOwner {
+  readonly user?: OwnerRef | undefined;
+  readonly group?: OwnerRef | undefined;
+}
+
 export interface IndexedAction {
   readonly input: number;
   readonly secondaryInput: number;
   readonly output: number;
+  /** The action; its numeric `owner` is filled in from `namedOwner` before it runs. */
   readonly action: ParsedAction;
+  /** Set when the owner has a name in it (NamedUserOpt). */
+  readonly namedOwner?: NamedOwner | undefined;
 }
 
 type Int64 = number | bigint | string;
@@ -40,32 +52,57 @@ function timestamp(v: Int64 | null | undefined): bigint | undefined {
   return n === -1n ? undefined : n;
 }
 
-/** BuildKit's readUser: user by id sets uid and gid, group by id overrides gid; names need a later issue. */
-export function parseOwner(chown: ChownOpt__Output | null | undefined, where: string): Owner | undefined {
+function ownerRef(u: UserOpt__Output): OwnerRef {
+  if (u.byName) return { name: u.byName.name, input: toInt(u.byName.input) };
+  return { id: u.byID ?? 0 };
+}
+
+/** The ChownOpt as refs (names kept); undefined when absent. */
+export function parseOwnerRefs(chown: ChownOpt__Output | null | undefined): NamedOwner | undefined {
   if (!chown) return undefined;
+  return {
+    ...(chown.user ? { user: ownerRef(chown.user) } : {}),
+    ...(chown.group ? { group: ownerRef(chown.group) } : {}),
+  };
+}
+
+function hasName(o: NamedOwner | undefined): boolean {
+  return (o?.user !== undefined && 'name' in o.user) || (o?.group !== undefined && 'name' in o.group);
+}
+
+/**
+ * BuildKit's readUser with ids only: a user id sets uid and gid, a group id overrides gid. Owners
+ * that name a user or group are resolved later (see file-op.ts) and give undefined here.
+ */
+export function parseOwner(chown: ChownOpt__Output | null | undefined): Owner | undefined {
+  const refs = parseOwnerRefs(chown);
+  if (!refs || hasName(refs)) return undefined;
+  return numericOwner(refs);
+}
+
+/** Ids only (BuildKit: a user id sets uid and gid, a group id overrides gid); names count as 0. */
+function numericOwner(refs: NamedOwner): Owner {
   let uid = 0;
   let gid = 0;
-  const byId = (u: UserOpt__Output, what: string): number => {
-    if (u.byName) {
-      throw new UnimplementedError(
-        `${where}: ${what} by name (${JSON.stringify(u.byName.name)}) is not supported yet; use a numeric id`,
-      );
-    }
-    return u.byID ?? 0;
-  };
-  if (chown.user) {
-    uid = byId(chown.user, 'owner');
-    gid = uid;
+  if (refs.user && 'id' in refs.user) {
+    uid = refs.user.id;
+    gid = refs.user.id;
   }
-  if (chown.group) gid = byId(chown.group, 'group');
+  if (refs.group && 'id' in refs.group) gid = refs.group.id;
   return { uid, gid };
 }
 
 export function parseFileAction(a: FileAction__Output, index: number): IndexedAction {
+  const parsed = parseAction(a, index);
+  const chown = a.copy?.owner ?? a.mkdir?.owner ?? a.mkfile?.owner ?? a.symlink?.owner;
+  const refs = parseOwnerRefs(chown);
+  return hasName(refs) ? { ...parsed, namedOwner: refs } : parsed;
+}
+
+function parseAction(a: FileAction__Output, index: number): IndexedAction {
   const base = { input: toInt(a.input), secondaryInput: toInt(a.secondaryInput), output: toInt(a.output) };
   if (a.copy) {
     const c = a.copy;
-    const where = `copy ${c.src}`;
     return {
       ...base,
       action: {
@@ -73,7 +110,7 @@ export function parseFileAction(a: FileAction__Output, index: number): IndexedAc
         opts: {
           src: c.src,
           dest: c.dest,
-          owner: parseOwner(c.owner, where),
+          owner: parseOwner(c.owner),
           mode: c.mode === -1 ? undefined : c.mode,
           followSymlink: c.followSymlink,
           dirCopyContents: c.dirCopyContents,
@@ -99,7 +136,7 @@ export function parseFileAction(a: FileAction__Output, index: number): IndexedAc
           path: m.path,
           mode: m.mode,
           makeParents: m.makeParents,
-          owner: parseOwner(m.owner, `mkdir ${m.path}`),
+          owner: parseOwner(m.owner),
           timestampNs: timestamp(m.timestamp),
         },
       },
@@ -115,7 +152,7 @@ export function parseFileAction(a: FileAction__Output, index: number): IndexedAc
           path: m.path,
           mode: m.mode,
           data: m.data ?? new Uint8Array(),
-          owner: parseOwner(m.owner, `mkfile ${m.path}`),
+          owner: parseOwner(m.owner),
           timestampNs: timestamp(m.timestamp),
         },
       },
@@ -139,7 +176,7 @@ export function parseFileAction(a: FileAction__Output, index: number): IndexedAc
         opts: {
           oldpath: s.oldpath,
           newpath: s.newpath,
-          owner: parseOwner(s.owner, `symlink ${s.newpath}`),
+          owner: parseOwner(s.owner),
           timestampNs: timestamp(s.timestamp),
         },
       },

@@ -9,17 +9,18 @@ import {
   mkfile,
   parseChown,
 } from '../../../client/llb/file-op.js';
+import type { RunOptions } from '../../../client/llb/exec-op.js';
 import { merge } from '../../../client/llb/merge-op.js';
-import type { OpOptions } from '../../../client/llb/op-options.js';
 import { normalizePath } from '../../../client/llb/paths.js';
 import { defaultPlatform, formatPlatform, type Platform } from '../../../client/llb/platform.js';
 import { local } from '../../../client/llb/source-op.js';
-import { State } from '../../../client/llb/state.js';
-import { InvalidArgumentError, type SourceLocation, UnimplementedError } from '../../../proto/errors.js';
-import type { Command, CommandOf, KeyValueOptional, Stage } from '../instructions/commands.js';
-import { parseInstructions } from '../instructions/parse.js';
+import { type NetworkMode, State } from '../../../client/llb/state.js';
+import { InvalidArgumentError, type SourceLocation } from '../../../proto/errors.js';
+import type { Command, CommandOf, Stage } from '../instructions/commands.js';
+import { parseCommand, parseInstructions } from '../instructions/parse.js';
 import type { ParseResult } from '../parser/ast.js';
 import { goQuoteList } from '../parser/go-quote.js';
+import { parseDockerfile } from '../parser/parser.js';
 import { type EnvGetter, ShellLex } from '../shell/lex.js';
 import { formatGoDuration, goList } from './go-format.js';
 import {
@@ -31,6 +32,32 @@ import {
   type ImageConfig,
 } from './image-config.js';
 import { parsePortSpecs } from './ports.js';
+import {
+  type ImageConfigResolver,
+  type ImageResolveMode,
+  imageKey,
+  lowerBaseImage,
+  needsImage,
+  type ResolvedImage,
+  resolveImages,
+} from './base-images.js';
+import { dispatchRun } from './dispatch-run.js';
+import {
+  type DispatchContext,
+  emptyImageName,
+  expand,
+  messageOf,
+  opOptions,
+  prefixCommand,
+  type StageState,
+  stateEnv,
+  UnsupportedInstructionError,
+  withShell,
+} from './dispatch-state.js';
+import { mountFrom, parseCsvRecord, type RunMount } from './run-mounts.js';
+
+export { UnsupportedInstructionError } from './dispatch-state.js';
+export type { ImageConfigResolver, ImageResolveMode, ResolvedImage } from './base-images.js';
 
 export interface ConvertOptions {
   /** Dockerfile name used in errors (`Dockerfile:4: …`). */
@@ -46,6 +73,14 @@ export interface ConvertOptions {
   readonly noCache?: readonly string[];
   /** Local name of the build context (opt `contextkey`). */
   readonly contextName?: string;
+  /** Resolves registry base images; without one, `FROM <image>` is refused. */
+  readonly resolveImage?: ImageConfigResolver;
+  /** opt `image-resolve-mode`. */
+  readonly imageResolveMode?: ImageResolveMode;
+  /** opt `force-network-mode`: the network of every RUN without --network. */
+  readonly networkMode?: NetworkMode;
+  /** opt `hostname`. */
+  readonly hostname?: string;
 }
 
 export interface ConvertResult {
@@ -55,43 +90,21 @@ export interface ConvertResult {
   readonly contextPaths: readonly string[] | undefined;
 }
 
-/** A Dockerfile feature this slice of Kiln cannot lower yet. */
-export class UnsupportedInstructionError extends UnimplementedError {
-  constructor(what: string, location: SourceLocation) {
-    super(`${location.file}:${location.line}: ${what}`, { location });
-    this.name = 'UnsupportedInstructionError';
-  }
-}
-
-const emptyImageName = 'scratch';
-
-interface StageState {
-  readonly stage: Stage;
-  readonly index: number;
-  stageName: string;
-  base: StageState | undefined;
-  readonly deps: Set<StageState>;
-  readonly copySources: Map<CommandOf<'copy'>, StageState>;
-  state: State;
-  image: ImageConfig;
-  dispatched: boolean;
-  cmdIndex: number;
-  cmdTotal: number;
-  cmdSet: boolean;
-  ignoreCache: boolean;
-  buildArgs: KeyValueOptional[];
-  readonly ctxPaths: Set<string>;
-}
-
 /**
- * Lowers a parsed Dockerfile to LLB (dockerfile2llb): stages from scratch or earlier stages, COPY/ADD
- * of local files, WORKDIR, ENV/ARG/LABEL and the config-only instructions. RUN and registry base
- * images are reported as not supported yet.
+ * Lowers a parsed Dockerfile to LLB (dockerfile2llb): stages from scratch, earlier stages or registry
+ * images (resolved once each, in parallel), RUN with every mount type, COPY/ADD of local files,
+ * WORKDIR, ENV/ARG/LABEL and the config-only instructions.
  */
-export function convertDockerfile(ast: ParseResult, opts: ConvertOptions): ConvertResult {
+export async function convertDockerfile(
+  ast: ParseResult,
+  opts: ConvertOptions,
+  signal: AbortSignal = new AbortController().signal,
+): Promise<ConvertResult> {
+  const plan = planStages(ast, opts);
+  const images = await resolveImages(plan.all, plan.reachable, opts, signal);
   // The context local depends on the paths COPY/ADD use, which are only known after dispatch (BuildKit
   // patches a mutable output in); dispatching twice keeps every State immutable.
-  const probe = dispatchAll(ast, opts, State.scratch());
+  const probe = dispatchAll(planStages(ast, opts), opts, State.scratch(), images);
   const contextPaths = normalizeContextPaths(probe.ctxPaths);
   const context = local(opts.contextName ?? 'context', {
     ...(opts.sessionId ? { sessionId: opts.sessionId } : {}),
@@ -100,7 +113,7 @@ export function convertDockerfile(ast: ParseResult, opts: ConvertOptions): Conve
     sharedKeyHint: opts.contextName ?? 'context',
     customName: '[internal] load build context',
   });
-  const result = dispatchAll(ast, opts, context);
+  const result = dispatchAll(planStages(ast, opts), opts, context, images);
   return { state: result.state, image: result.image, contextPaths };
 }
 
@@ -109,11 +122,53 @@ function normalizeContextPaths(paths: ReadonlySet<string>): string[] | undefined
   return [...paths].map((p) => posix.join('.', p)).sort();
 }
 
-function dispatchAll(
-  ast: ParseResult,
-  opts: ConvertOptions,
-  buildContext: State,
-): { state: State; image: ImageConfig; ctxPaths: Set<string> } {
+interface Plan {
+  readonly all: StageState[];
+  readonly byName: Map<string, StageState>;
+  readonly target: StageState;
+  readonly reachable: Set<StageState>;
+  readonly shlex: ShellLex;
+  readonly globalEnv: EnvGetter;
+  readonly platform: Platform;
+  /** Records what a (trigger) command reads from other stages. */
+  readonly link: (ds: StageState, cmd: Command) => void;
+}
+
+function parsePlatformText(text: string, location: SourceLocation): Platform {
+  const [os, architecture, variant, ...rest] = text.toLowerCase().split('/');
+  if (!os || !architecture || rest.length > 0) {
+    throw new InvalidArgumentError(`failed to parse platform ${text}: want os/arch[/variant]`, { location });
+  }
+  return { os, architecture, ...(variant ? { variant } : {}) };
+}
+
+/** `type=` and `from=` of a --mount, read before expansion (from= never expands). */
+function peekMount(raw: string): Pick<RunMount, 'type' | 'from'> {
+  let type: RunMount['type'] = 'bind';
+  let from = '';
+  let fields: string[];
+  try {
+    fields = parseCsvRecord(raw);
+  } catch {
+    return { type, from };
+  }
+  for (const f of fields) {
+    const eq = f.indexOf('=');
+    if (eq < 0) continue;
+    const key = f.slice(0, eq).toLowerCase();
+    const value = f.slice(eq + 1);
+    if (key === 'type' && !value.includes('$')) {
+      const t = value.toLowerCase();
+      if (t === 'bind' || t === 'cache' || t === 'tmpfs' || t === 'secret' || t === 'ssh') type = t;
+    } else if (key === 'from') {
+      from = value;
+    }
+  }
+  return { type, from };
+}
+
+/** Stages, their dependencies, the target and what it reaches (no LLB yet). */
+function planStages(ast: ParseResult, opts: ConvertOptions): Plan {
   const { stages, metaArgs } = parseInstructions(ast, opts.file);
   if (stages.length === 0) throw new InvalidArgumentError('dockerfile contains no stages to build');
   const platform = opts.platform ?? defaultPlatform;
@@ -133,6 +188,37 @@ function dispatchAll(
 
   const all: StageState[] = [];
   const byName = new Map<string, StageState>();
+  const newState = (
+    stage: Stage,
+    index: number,
+    unregistered: boolean,
+    stagePlatform: Platform,
+  ): StageState => ({
+    stage,
+    index,
+    stageName: unregistered ? '' : stage.name || `stage-${index}`,
+    base: unregistered ? undefined : byName.get(stage.baseName.toLowerCase()),
+    unregistered,
+    platform: stagePlatform,
+    deps: new Set(),
+    copySources: new Map(),
+    mountSources: new Map(),
+    commands: [...stage.commands],
+    onBuild: new Set(),
+    state: State.scratch(),
+    image: emptyImage(stagePlatform),
+    dispatched: false,
+    cmdIndex: 0,
+    cmdTotal: 0,
+    cmdSet: false,
+    cmdIsOnBuild: false,
+    ignoreCache:
+      !unregistered &&
+      opts.noCache !== undefined &&
+      (opts.noCache.length === 0 || opts.noCache.includes(stage.name)),
+    buildArgs: [],
+    ctxPaths: new Set(),
+  });
   stages.forEach((stage, index) => {
     const baseName = expand(shlex, stage.baseName, globalEnv, stage.location);
     if (baseName === '') {
@@ -140,38 +226,51 @@ function dispatchAll(
         location: stage.location,
       });
     }
-    const resolved: Stage = { ...stage, baseName };
-    const base = byName.get(baseName.toLowerCase());
-    const cmdTotal =
-      (baseName !== emptyImageName && !base ? 1 : 0) +
+    let stagePlatform = platform;
+    if (stage.platform !== '') {
+      const text = expand(shlex, stage.platform, globalEnv, stage.location);
+      if (text === '') {
+        throw new InvalidArgumentError(`empty platform value from expression ${stage.platform}`, {
+          location: stage.location,
+        });
+      }
+      stagePlatform = parsePlatformText(text, stage.location);
+    }
+    const ds = newState({ ...stage, baseName }, index, false, stagePlatform);
+    if (ds.base) ds.platform = ds.base.platform;
+    ds.cmdTotal =
+      (baseName !== emptyImageName && !ds.base ? 1 : 0) +
       stage.commands.filter(
         (c) => c.kind === 'add' || c.kind === 'copy' || c.kind === 'run' || c.kind === 'workdir',
       ).length;
-    const ds: StageState = {
-      stage: resolved,
-      index,
-      stageName: stage.name || `stage-${index}`,
-      base,
-      deps: new Set(),
-      copySources: new Map(),
-      state: State.scratch(),
-      image: emptyImage(platform),
-      dispatched: false,
-      cmdIndex: 0,
-      cmdTotal,
-      cmdSet: false,
-      ignoreCache:
-        opts.noCache !== undefined && (opts.noCache.length === 0 || opts.noCache.includes(stage.name)),
-      buildArgs: [],
-      ctxPaths: new Set(),
-    };
     all.push(ds);
     if (stage.name) byName.set(stage.name, ds);
   });
 
-  for (const ds of all) {
-    for (const cmd of ds.stage.commands) {
-      if (cmd.kind !== 'copy' || cmd.from === '') continue;
+  const external = new Map<string, StageState>();
+  const sourceFor = (from: string, cmd: Command): StageState => {
+    const named = byName.get(from.toLowerCase());
+    if (named) return named;
+    let ext = external.get(from);
+    if (!ext) {
+      // BuildKit registers an image used by --from as an extra, nameless stage.
+      const stage: Stage = {
+        name: '',
+        baseName: from,
+        platform: '',
+        commands: [],
+        location: cmd.location,
+        original: '',
+        docComment: '',
+      };
+      ext = newState(stage, all.length, true, platform);
+      external.set(from, ext);
+      all.push(ext);
+    }
+    return ext;
+  };
+  const linkCommand = (ds: StageState, cmd: Command): void => {
+    if (cmd.kind === 'copy' && cmd.from !== '') {
       if (shlex.processWord(cmd.from, () => undefined) !== cmd.from) {
         throw new InvalidArgumentError(
           'variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround',
@@ -181,22 +280,32 @@ function dispatchAll(
       let src: StageState | undefined;
       if (/^\d+$/.test(cmd.from)) {
         src = all[Number(cmd.from)];
-        if (!src)
+        if (!src || src.unregistered)
           throw new InvalidArgumentError(`invalid stage index ${cmd.from}`, { location: cmd.location });
       } else {
-        src = byName.get(cmd.from.toLowerCase());
-        if (!src) {
-          throw new UnsupportedInstructionError(
-            `COPY --from=${cmd.from}: copying from an image is not supported yet (needs registry images)`,
-            cmd.location,
-          );
-        }
+        src = sourceFor(cmd.from, cmd);
       }
       ds.deps.add(src);
       ds.copySources.set(cmd, src);
+    } else if (cmd.kind === 'run' && cmd.mounts.length > 0) {
+      const sources = cmd.mounts.map((raw) => {
+        const from = mountFrom(peekMount(raw));
+        if (from === '' || from.toLowerCase() === emptyImageName) return undefined;
+        if (/\$./.test(from)) {
+          throw new InvalidArgumentError(
+            "'from' doesn't support variable expansion, define alias stage instead",
+            { location: cmd.location },
+          );
+        }
+        const src = sourceFor(from, cmd);
+        ds.deps.add(src);
+        return src;
+      });
+      ds.mountSources.set(cmd, sources);
     }
-  }
-  if (all.length === 1 && all[0]) all[0].stageName = '';
+  };
+  for (const ds of [...all]) for (const cmd of ds.commands) linkCommand(ds, cmd);
+  if (all.filter((s) => !s.unregistered).length === 1 && all[0]) all[0].stageName = '';
 
   let target: StageState;
   if (opts.target) {
@@ -206,7 +315,15 @@ function dispatchAll(
     }
     target = t;
   } else {
-    target = all[all.length - 1] as StageState;
+    target = all.filter((s) => !s.unregistered).at(-1) as StageState;
+  }
+
+  // ONBUILD triggers of a base stage run first in the stages built on it (parsed here, so the
+  // stages they copy from are known before images are resolved).
+  for (const ds of all) {
+    if (!ds.base) continue;
+    const triggers = ds.base.stage.commands.filter((c) => c.kind === 'onbuild').map((c) => c.expression);
+    addTriggers(ds, triggers, opts.file, linkCommand);
   }
 
   const reachable = new Set<StageState>();
@@ -217,25 +334,90 @@ function dispatchAll(
     for (const d of s.deps) visit(d);
   };
   visit(target);
+  return { all, byName, target, reachable, shlex, globalEnv, platform, link: linkCommand };
+}
 
-  const ctx: DispatchContext = { shlex, globalEnv, buildArgs, buildContext, platform, file: opts.file };
-  const ctxPaths = new Set<string>();
+/** Parses ONBUILD expressions into commands run before the stage's own (initOnBuildTriggers). */
+function addTriggers(
+  ds: StageState,
+  triggers: readonly string[],
+  file: string,
+  link: (ds: StageState, cmd: Command) => void,
+): void {
+  if (triggers.length === 0) return;
+  const cmds = triggers.map((expr) => {
+    const loc = ds.stage.location;
+    let cmd: Command;
+    try {
+      const ast = parseDockerfile(expr, { file });
+      const node = ast.children[0];
+      if (!node || ast.children.length !== 1)
+        throw new Error('onbuild trigger should be a single expression');
+      cmd = parseCommand(node, file);
+    } catch (err) {
+      throw new InvalidArgumentError(`${loc.file}:${loc.line}: ONBUILD ${expr}: ${messageOf(err)}`, {
+        cause: err,
+        location: loc,
+      });
+    }
+    // Errors in a trigger point at the FROM that pulled it in.
+    const placed = { ...cmd, location: loc } as Command;
+    ds.onBuild.add(placed);
+    link(ds, placed);
+    return placed;
+  });
+  ds.commands = [...cmds, ...ds.commands];
+  // BuildKit counts every trigger, layer or not (initOnBuildTriggers).
+  ds.cmdTotal += cmds.length;
+}
+
+function dispatchAll(
+  plan: Plan,
+  opts: ConvertOptions,
+  buildContext: State,
+  images: ReadonlyMap<string, ResolvedImage>,
+): { state: State; image: ImageConfig; ctxPaths: Set<string> } {
+  const { all, target, reachable, shlex, globalEnv, platform } = plan;
+  const buildArgs = opts.buildArgs ?? {};
+  const ctx: DispatchContext = {
+    shlex,
+    globalEnv,
+    buildArgs,
+    buildContext,
+    platform,
+    file: opts.file,
+    proxyEnv: proxyEnvFromBuildArgs(buildArgs),
+    cacheIdNamespace: buildArgs.BUILDKIT_CACHE_MOUNT_NS ?? '',
+  };
+
+  // Base images first: their FROM is numbered 1 in the stage (resolveBaseImage runs before dispatch).
   for (const ds of all) {
-    if (!reachable.has(ds)) continue;
-    if (ds.base) {
-      ds.state = ds.base.state;
-      ds.image = cloneImage(ds.base.image);
-      delete ds.image.config.OnBuild;
-      ds.buildArgs = [...ds.base.buildArgs];
-    } else if (ds.stage.baseName.toLowerCase() === emptyImageName) {
-      ds.state = State.scratch().platform(platform);
-      ds.image = emptyImage(platform);
-    } else {
+    if (!reachable.has(ds) || !needsImage(ds)) continue;
+    const resolved = images.get(imageKey(ds.stage.baseName, ds.platform));
+    if (!resolved) {
       throw new UnsupportedInstructionError(
-        `FROM ${ds.stage.baseName}: registry images are not supported yet (only FROM scratch and earlier stages)`,
+        `${ds.stage.baseName}: images used only by base-image ONBUILD triggers are not supported yet`,
         ds.stage.location,
       );
     }
+    lowerBaseImage(ds, resolved, opts);
+    if (!ds.unregistered) addTriggers(ds, ds.image.config.OnBuild ?? [], opts.file, plan.link);
+  }
+
+  const ctxPaths = new Set<string>();
+  for (const ds of all) if (ds.unregistered) ds.dispatched = true;
+  for (const ds of all) {
+    if (!reachable.has(ds) || ds.unregistered) continue;
+    if (ds.base) {
+      ds.state = ds.base.state;
+      ds.image = cloneImage(ds.base.image);
+      ds.buildArgs = [...ds.base.buildArgs];
+    } else if (ds.stage.baseName.toLowerCase() === emptyImageName) {
+      ds.state = State.scratch().platform(ds.platform);
+      ds.image = emptyImage(ds.platform);
+    }
+    // ONBUILD triggers never carry over: those of the base were turned into commands.
+    delete ds.image.config.OnBuild;
     ds.dispatched = true;
     // The state starts from the base image's config: PATH, ENV, WORKDIR, USER.
     if (!(ds.image.config.Env ?? []).some((e) => e.startsWith('PATH='))) {
@@ -246,10 +428,15 @@ function dispatchAll(
         const i = e.indexOf('=');
         ds.state = ds.state.addEnv(i < 0 ? e : e.slice(0, i), i < 0 ? '' : e.slice(i + 1));
       }
+      if (opts.hostname) ds.state = ds.state.hostname(opts.hostname);
       if (ds.image.config.WorkingDir) ds.state = ds.state.dir(ds.image.config.WorkingDir);
       if (ds.image.config.User) ds.state = ds.state.user(ds.image.config.User);
+      if (opts.networkMode) ds.state = ds.state.network(opts.networkMode);
     }
-    for (const cmd of ds.stage.commands) dispatch(ds, cmd, ctx);
+    for (const cmd of ds.commands) {
+      ds.cmdIsOnBuild = ds.onBuild.has(cmd);
+      dispatch(ds, cmd, ctx);
+    }
     for (const p of ds.ctxPaths) ctxPaths.add(p);
   }
 
@@ -257,9 +444,15 @@ function dispatchAll(
   if (opts.labels && Object.keys(opts.labels).length > 0) {
     image.config.Labels = { ...(image.config.Labels ?? {}), ...opts.labels };
   }
-  image.os = platform.os;
-  image.architecture = platform.architecture;
-  if (platform.variant) image.variant = platform.variant;
+  if (opts.platform) {
+    // An explicit target platform wins over the base image's (finalizeResultImage); without one the
+    // image keeps what its base says.
+    const sameOsArch = image.os === platform.os && image.architecture === platform.architecture;
+    image.os = platform.os;
+    image.architecture = platform.architecture;
+    if (platform.variant) image.variant = platform.variant;
+    else if (!sameOsArch) delete image.variant;
+  }
   return { state: target.state, image, ctxPaths };
 }
 
@@ -281,28 +474,28 @@ function getterOf(m: ReadonlyMap<string, string>): EnvGetter {
   return (name) => m.get(name);
 }
 
-interface DispatchContext {
-  readonly shlex: ShellLex;
-  readonly globalEnv: EnvGetter;
-  readonly buildArgs: Readonly<Record<string, string>>;
-  readonly buildContext: State;
-  readonly platform: Platform;
-  readonly file: string;
-}
-
-function expand(shlex: ShellLex, word: string, env: EnvGetter, location: SourceLocation): string {
-  try {
-    return shlex.processWord(word, env);
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    throw new InvalidArgumentError(message, { cause: err, location });
+/** HTTP_PROXY & co. from the build args go to Meta.proxy_env (outside the cache key), never to env. */
+function proxyEnvFromBuildArgs(args: Readonly<Record<string, string>>): RunOptions['proxyEnv'] {
+  const out: { http?: string; https?: string; ftp?: string; no?: string; all?: string } = {};
+  let set = false;
+  for (const k of Object.keys(args).sort()) {
+    const v = args[k] ?? '';
+    const lower = k.toLowerCase();
+    const slot = (
+      {
+        http_proxy: 'http',
+        https_proxy: 'https',
+        ftp_proxy: 'ftp',
+        no_proxy: 'no',
+        all_proxy: 'all',
+      } as const
+    )[lower as 'http_proxy'];
+    if (slot === undefined) continue;
+    out[slot] = v;
+    set = true;
   }
+  return set ? out : undefined;
 }
-
-const stateEnv =
-  (ds: StageState): EnvGetter =>
-  (name) =>
-    ds.state.getEnv(name);
 
 function dispatch(ds: StageState, cmd: Command, ctx: DispatchContext): void {
   const env = stateEnv(ds);
@@ -438,20 +631,13 @@ function dispatch(ds: StageState, cmd: Command, ctx: DispatchContext): void {
       dispatchCopy(ds, cmd, ctx);
       return;
     case 'run':
-      throw new UnsupportedInstructionError(
-        'RUN is not supported yet (needs the containers feature)',
-        cmd.location,
-      );
+      dispatchRun(ds, cmd, ctx);
+      return;
     default: {
       const never: never = cmd;
       throw new InvalidArgumentError(`unhandled instruction ${String(never)}`);
     }
   }
-}
-
-function withShell(img: ImageConfig, args: readonly string[]): string[] {
-  const shell = img.config.Shell?.length ? img.config.Shell : ['/bin/sh', '-c'];
-  return [...shell, args.join(' ')];
 }
 
 function dispatchArg(ds: StageState, cmd: CommandOf<'arg'>, ctx: DispatchContext): void {
@@ -467,15 +653,6 @@ function dispatchArg(ds: StageState, cmd: CommandOf<'arg'>, ctx: DispatchContext
     parts.push(value === undefined ? arg.key : `${arg.key}=${value}`);
   }
   commitToHistory(ds.image, `ARG ${parts.join(' ')}`, false, false);
-}
-
-/** `[stage 2/5] ` as BuildKit prefixes vertex names (index right-aligned to the total's width). */
-function prefixCommand(ds: StageState, text: string): string {
-  if (ds.cmdTotal === 0) return text;
-  ds.cmdIndex++;
-  const width = Math.floor(1 + Math.log10(ds.cmdTotal));
-  const stage = ds.stageName ? `${ds.stageName} ` : '';
-  return `[${stage}${String(ds.cmdIndex).padStart(width, ' ')}/${ds.cmdTotal}] ${text}`;
 }
 
 /** Progress name of an instruction: the original line with variables expanded, keyword upper-cased. */
@@ -512,10 +689,6 @@ function dispatchWorkdir(
     withLayer = true;
   }
   commitToHistory(ds.image, `WORKDIR ${clean}`, withLayer, false);
-}
-
-function opOptions(ds: StageState, customName: string, extra: Partial<OpOptions> = {}): OpOptions {
-  return { customName, ...(ds.ignoreCache ? { ignoreCache: true } : {}), ...extra };
 }
 
 function parseChmod(chmod: string, location: SourceLocation): Pick<CopyOptions, 'mode' | 'modeStr'> {

@@ -1,0 +1,149 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { InvalidArgumentError, KilnError, throwIfAborted } from '../../proto/errors.js';
+import type { BlobInfo, ContentStore } from './types.js';
+
+/** A blob whose bytes do not match what the caller (a manifest, a descriptor) said they would be. */
+export class ContentMismatchError extends KilnError {
+  readonly expected: { digest?: string; size?: number };
+  readonly got: BlobInfo;
+  constructor(expected: { digest?: string; size?: number }, got: BlobInfo) {
+    const what: string[] = [];
+    if (expected.digest !== undefined && expected.digest !== got.digest)
+      what.push(`digest: expected ${expected.digest}, got ${got.digest}`);
+    if (expected.size !== undefined && expected.size !== got.size)
+      what.push(`size: expected ${expected.size} bytes, got ${got.size}`);
+    super('FAILED_PRECONDITION', `content verification failed: ${what.join('; ')}`);
+    this.name = 'ContentMismatchError';
+    this.expected = expected;
+    this.got = got;
+  }
+}
+
+const digestPattern = /^sha256:([a-f0-9]{64})$/;
+
+/** The hex part of a sha256 digest; anything else is refused (it would become a file name). */
+export function digestHex(digest: string): string {
+  const m = digestPattern.exec(digest);
+  if (!m?.[1])
+    throw new InvalidArgumentError(`invalid digest ${JSON.stringify(digest)}: want sha256:<64 hex>`);
+  return m[1];
+}
+
+/**
+ * Opens (creating) a content store under `root`: `<root>/blobs/sha256/<hex>`, temp files in
+ * `<root>/ingest/`. Ingest files left by a crashed write are removed here: no writer can own them.
+ */
+export async function createContentStore(root: string): Promise<ContentStore> {
+  const blobDir = path.join(root, 'blobs', 'sha256');
+  const ingestDir = path.join(root, 'ingest');
+  await mkdir(blobDir, { recursive: true });
+  await rm(ingestDir, { recursive: true, force: true });
+  await mkdir(ingestDir, { recursive: true });
+  // digest → number of live leases
+  const leases = new Map<string, number>();
+  const blobPath = (digest: string) => path.join(blobDir, digestHex(digest));
+
+  async function info(digest: string): Promise<BlobInfo | undefined> {
+    try {
+      const st = await stat(blobPath(digest));
+      return { digest, size: st.size };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  return {
+    info,
+    async path(digest) {
+      return (await info(digest)) ? blobPath(digest) : undefined;
+    },
+    async *read(digest, signal) {
+      throwIfAborted(signal);
+      const stream = createReadStream(blobPath(digest), { signal });
+      for await (const chunk of stream) yield chunk as Uint8Array;
+    },
+    async write(source, expected, signal) {
+      throwIfAborted(signal);
+      if (expected.digest !== undefined) {
+        digestHex(expected.digest);
+        const have = await info(expected.digest);
+        if (have && (expected.size === undefined || have.size === expected.size)) {
+          // Still drain nothing: the caller's stream is simply not consumed.
+          return have;
+        }
+      }
+      const tmp = path.join(ingestDir, `${Date.now()}-${randomBytes(8).toString('hex')}`);
+      const fh = await open(tmp, 'wx', 0o644);
+      let renamed = false;
+      try {
+        const hash = createHash('sha256');
+        let size = 0;
+        for await (const chunk of source) {
+          throwIfAborted(signal);
+          hash.update(chunk);
+          size += chunk.byteLength;
+          if (expected.size !== undefined && size > expected.size) {
+            throw new ContentMismatchError(expected, { digest: 'sha256:(incomplete)', size });
+          }
+          let off = 0;
+          while (off < chunk.byteLength) {
+            const { bytesWritten } = await fh.write(chunk, off, chunk.byteLength - off);
+            off += bytesWritten;
+          }
+        }
+        const got: BlobInfo = { digest: `sha256:${hash.digest('hex')}`, size };
+        if (
+          (expected.digest !== undefined && expected.digest !== got.digest) ||
+          (expected.size !== undefined && expected.size !== got.size)
+        ) {
+          throw new ContentMismatchError(expected, got);
+        }
+        await fh.sync();
+        await fh.close();
+        await rename(tmp, blobPath(got.digest));
+        renamed = true;
+        return got;
+      } finally {
+        await fh.close().catch(() => undefined);
+        if (!renamed) await unlink(tmp).catch(() => undefined);
+      }
+    },
+    lease(digests) {
+      const held = [...digests];
+      for (const d of held) leases.set(d, (leases.get(d) ?? 0) + 1);
+      let released = false;
+      return {
+        async [Symbol.asyncDispose]() {
+          if (released) return;
+          released = true;
+          for (const d of held) {
+            const n = (leases.get(d) ?? 1) - 1;
+            if (n <= 0) leases.delete(d);
+            else leases.set(d, n);
+          }
+        },
+      };
+    },
+    async deleteUnreferenced(keep, signal) {
+      const removed: BlobInfo[] = [];
+      for (const name of await readdir(blobDir)) {
+        throwIfAborted(signal);
+        const digest = `sha256:${name}`;
+        if (!digestPattern.test(digest) || keep.has(digest) || leases.has(digest)) continue;
+        const p = path.join(blobDir, name);
+        try {
+          const st = await stat(p);
+          await unlink(p);
+          removed.push({ digest, size: st.size });
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        }
+      }
+      return removed;
+    },
+  };
+}
