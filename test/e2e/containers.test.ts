@@ -3,6 +3,7 @@ import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { pushBusyboxImage } from '../support/base-image.js';
+import { startDockerd } from '../support/dockerd.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { type Kilnd, kilnctl, startKilnd, tempDir } from './harness.js';
 
@@ -134,7 +135,7 @@ CMD ["cat", "/base.txt", "/one.txt", "/two.txt"]
     }
   });
 
-  test('OCI and Docker tarballs are accepted by skopeo', async () => {
+  test('OCI and Docker tarballs are accepted by skopeo, and docker loads and runs the Docker one', async () => {
     const ctx = await context('tarballs', 'FROM BASE\nRUN echo hi > /hi\nCMD ["cat", "/hi"]\n');
     const ociTar = path.join(work, 'x.tar');
     const r1 = await dockerBuild(ctx, `type=oci,dest=${ociTar},name=kiln/x:1`);
@@ -144,6 +145,15 @@ CMD ["cat", "/base.txt", "/one.txt", "/two.txt"]
     const r2 = await dockerBuild(ctx, `type=docker,dest=${dockerTar},name=kiln/y:1`);
     expect(r2.code, r2.stderr).toBe(0);
     expect(sh('skopeo', ['inspect', `docker-archive:${dockerTar}`])).toMatch(/"Layers"/);
+
+    // Debian's docker.io loads the Docker tarball and runs it.
+    const dockerd = await startDockerd();
+    try {
+      expect(dockerd.docker(['load', '-i', dockerTar])).toMatch(/Loaded image: kiln\/y:1/);
+      expect(dockerd.docker(['run', '--rm', '--network', 'none', 'kiln/y:1'])).toBe('hi\n');
+    } finally {
+      await dockerd.stop();
+    }
   });
 
   test('cache mounts persist, secrets stay out of layers, --network=none leaves only lo', async () => {
