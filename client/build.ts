@@ -25,6 +25,7 @@ import { fromStatusResponse, type SolveStatus } from './progress/solve-status.js
 import { fromGrpcError, statusDetails } from './remote-error.js';
 import { isServiceError, readServerStream, unaryCall } from './rpc.js';
 import { secretsAttachable } from './secrets-attachable.js';
+import { sshAgentAttachable } from './session/ssh-provider.js';
 import type { SessionAttachable } from './session/attachable.js';
 import { authProvider } from './session/auth-provider.js';
 import { fileSendTarget } from './session/filesend-target.js';
@@ -145,6 +146,7 @@ function echoResult(res: BridgeSolveResponse): Result {
 function sessionAttachables(opts: BuildOptions, signal: AbortSignal): SessionAttachable[] {
   const list: SessionAttachable[] = [fileSyncProvider(opts.localDirs, signal), authProvider({}, signal)];
   if (opts.secrets !== undefined && opts.secrets.length > 0) list.push(secretsAttachable(opts.secrets));
+  if (opts.ssh !== undefined && opts.ssh.length > 0) list.push(sshAgentAttachable(opts.ssh));
   const target = opts.exporter?.target;
   switch (target?.kind) {
     case 'dir':

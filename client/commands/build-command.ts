@@ -194,7 +194,6 @@ export async function buildCommand(ctx: CommandContext, args: readonly string[])
   }
   if (flagList(flags, 'oci-layout').length > 0)
     throw new UnimplementedError('--oci-layout is not supported by kilnctl yet');
-  if (ssh.length > 0) throw new UnimplementedError('--ssh forwarding is not supported by kilnctl yet');
   const noCache = flags.bools.get('no-cache') === true;
   const frontend = flags.strings.get('frontend') ?? '';
   const sourcePolicyFile = flags.strings.get('source-policy-file');

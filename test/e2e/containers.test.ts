@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { pushBusyboxImage } from '../support/base-image.js';
@@ -194,6 +195,26 @@ RUN --network=none ls /sys/class/net > /nets
       expect(text.includes(Buffer.from(secret)), `secret found in blob ${blob}`).toBe(false);
     }
     expect(grepDir(kilnd.root, secret)).toEqual([]);
+  });
+
+  test('--ssh forwards an agent socket into RUN --mount=type=ssh', async () => {
+    const agentDir = await tempDir('agent');
+    const agentSock = path.join(agentDir, 'agent.sock');
+    // A stand-in agent: the step only checks that a socket is there and that it connects.
+    const agent = net.createServer((c) => c.end()).listen(agentSock);
+    try {
+      const ctx = await context(
+        'ssh',
+        'FROM BASE\nRUN --mount=type=ssh sh -c \'test -S "$SSH_AUTH_SOCK" && echo "$SSH_AUTH_SOCK" > /ssh-sock\'\n',
+      );
+      const out = path.join(work, 'ssh-out');
+      const r = await dockerBuild(ctx, `type=local,dest=${out}`, ['--ssh', `default=${agentSock}`]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(await readFile(path.join(out, 'ssh-sock'), 'utf8')).toMatch(/^\/run\/buildkit\/ssh_agent\.0\n$/);
+    } finally {
+      agent.close();
+      await rm(agentDir, { recursive: true, force: true });
+    }
   });
 
   test('bad input: a missing image, a failing RUN and an unknown USER name the Dockerfile line', async () => {
