@@ -1,7 +1,7 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { decodeMessage } from '../proto/codec.js';
 import type { ErrorCode, SourceLocation } from '../proto/errors.js';
-import { ErrorCodes, KilnError } from '../proto/errors.js';
+import { ErrorCodes, KilnError, sourceLocationFromDetails } from '../proto/errors.js';
 import type { Status__Output } from '../proto/generated/google/rpc/Status.js';
 import { isServiceError } from './rpc.js';
 
@@ -45,29 +45,9 @@ export function statusDetails(err: unknown): Status__Output | undefined {
   }
 }
 
-interface SourceJson {
-  info?: { filename?: string; data?: string };
-  ranges?: { start?: { line?: number } }[];
-}
-
-/** errdefs.Source (JSON in v0.11) → file:line and the offending line of the Dockerfile. */
+/** errdefs.Source (JSON in v0.11) → file:line, the offending line and the whole Dockerfile. */
 export function sourceLocation(status: Status__Output | undefined): SourceLocation | undefined {
-  for (const d of status?.details ?? []) {
-    if (!d.type_url.endsWith('errdefs.Source+json') && !d.type_url.endsWith('errdefs.Source')) continue;
-    try {
-      const src = JSON.parse(Buffer.from(d.value).toString('utf8')) as SourceJson;
-      const file = src.info?.filename;
-      const line = src.ranges?.[0]?.start?.line;
-      if (file === undefined || line === undefined) continue;
-      const data =
-        src.info?.data === undefined ? undefined : Buffer.from(src.info.data, 'base64').toString('utf8');
-      const text = data?.split('\n')[line - 1];
-      return { file, line, ...(text === undefined ? {} : { text }) };
-    } catch {
-      // Details are optional; an undecodable one is skipped.
-    }
-  }
-  return undefined;
+  return sourceLocationFromDetails(status?.details ?? []);
 }
 
 /** Converts a grpc-js error into a RemoteError whose message is the daemon's text, prefixed. */

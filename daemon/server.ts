@@ -23,6 +23,8 @@ import { CacheMountManager } from './solver/ops/exec-cache-mounts.js';
 import { createOpResolver } from './solver/ops/op-resolver.js';
 import { Solver } from './solver/solver.js';
 import { createLocalSource } from './source/local.js';
+import { createGitSource } from './source/git/git-source.js';
+import { createHttpSource } from './source/http/http-source.js';
 
 export const kilnVersion = '0.1.0';
 
@@ -103,6 +105,8 @@ export async function startDaemon(
     sources: new Map([
       ['local', localSource],
       ['docker-image', image.resolver],
+      ...createHttpSource({ refs: cache }).schemes(),
+      ['git', createGitSource({ refs: cache, workDir: path.join(config.root, 'git') })],
     ]),
     hashCache,
     exec,

@@ -8,6 +8,31 @@ export interface DefinitionBytes {
   readonly def: readonly Uint8Array[];
   /** op digest → pb.OpMetadata, as a plain object shaped like proto/ generated OpMetadata. */
   readonly metadata: Readonly<Record<string, unknown>>;
+  /** pb.Definition.Source: where each op comes from in the frontend's source (the Dockerfile). */
+  readonly source?: DefinitionSource;
+}
+
+/** pb.Source: op digest → ranges of `infos[sourceIndex]` (1-based lines). */
+export interface DefinitionSource {
+  readonly locations: Readonly<
+    Record<
+      string,
+      {
+        readonly locations: readonly {
+          readonly sourceIndex?: number;
+          readonly ranges: readonly {
+            readonly start: { readonly line: number; readonly character?: number };
+            readonly end: { readonly line: number; readonly character?: number };
+          }[];
+        }[];
+      }
+    >
+  >;
+  readonly infos: readonly {
+    readonly filename: string;
+    readonly data: Uint8Array;
+    readonly language?: string;
+  }[];
 }
 
 /** A handle on a solved (or lazily solvable) result, as LLBBridge `Ref.id`. */
@@ -52,6 +77,11 @@ export interface FrontendBridge {
     },
     signal: AbortSignal,
   ): Promise<{ digest: string; config: Uint8Array }>;
+  /**
+   * Platforms the worker can run (ListWorkers' `platforms`). Optional: without it a frontend assumes
+   * the daemon's host platform.
+   */
+  readonly workerPlatforms?: readonly { os: string; architecture: string; variant?: string }[];
   /** Warnings (lint) shown in progress. */
   warn(warning: { short: string; detail?: string[]; url?: string; level?: number }): void;
 }

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the suite uses; installed only when missing.
-debs=(ca-certificates openssl runc busybox-static util-linux docker-registry skopeo umoci docker.io)
+debs=(ca-certificates openssl git bzip2 xz-utils zstd runc busybox-static util-linux docker-registry skopeo umoci docker.io)
 missing=()
 for pkg in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

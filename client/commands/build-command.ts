@@ -79,7 +79,25 @@ export const buildFlags: readonly FlagSpec[] = [
   },
   { name: 'source-policy-file', kind: 'string', usage: 'Read source policy file from a JSON file' },
   { name: 'ref-file', kind: 'string', usage: 'Write build ref to a file' },
+  {
+    name: 'print',
+    kind: 'string',
+    usage:
+      'Ask the frontend a question instead of building (outline, targets, subrequests.describe), as buildx --print',
+  },
+  { name: 'format', kind: 'string', usage: 'Format of --print output: text (default) or json' },
 ];
+
+/** `--print outline` → `--opt requestid=frontend.outline` (buildx's printFunc). */
+export function printRequestId(print: string): string {
+  const known = ['outline', 'targets', 'subrequests.describe'];
+  if (!known.includes(print)) {
+    throw new InvalidArgumentError(
+      `invalid --print value ${JSON.stringify(print)} (want ${known.join(', ')})`,
+    );
+  }
+  return `frontend.${print}`;
+}
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -194,6 +212,14 @@ export async function buildCommand(ctx: CommandContext, args: readonly string[])
   }
   if (flagList(flags, 'oci-layout').length > 0)
     throw new UnimplementedError('--oci-layout is not supported by kilnctl yet');
+  const print = flags.strings.get('print');
+  const printFormat = flags.strings.get('format') ?? 'text';
+  if (printFormat !== 'text' && printFormat !== 'json')
+    throw new InvalidArgumentError(`invalid --format ${JSON.stringify(printFormat)} (want text or json)`);
+  if (print !== undefined) {
+    frontendAttrs.requestid = printRequestId(print);
+    frontendAttrs['frontend.caps'] = 'moby.buildkit.frontend.subrequests';
+  }
   const noCache = flags.bools.get('no-cache') === true;
   const frontend = flags.strings.get('frontend') ?? '';
   const sourcePolicyFile = flags.strings.get('source-policy-file');
@@ -251,7 +277,14 @@ export async function buildCommand(ctx: CommandContext, args: readonly string[])
   if (metadataFile !== undefined) await writeMetadataFile(metadataFile, result.exporterResponse);
   // Subrequests (e.g. `--opt requestid=frontend.outline`) answer in the result metadata.
   if (frontendAttrs.requestid !== undefined) {
-    const text = result.resultMetadata['result.txt'] ?? result.resultMetadata['result.json'];
-    if (text !== undefined) io.stdout.write(text.toString('utf8'));
+    const json = result.resultMetadata['result.json'];
+    const text =
+      printFormat === 'json'
+        ? json
+        : (result.resultMetadata['result.txt'] ?? result.resultMetadata['result.json']);
+    if (text !== undefined) {
+      const out = text.toString('utf8');
+      io.stdout.write(out.endsWith('\n') || out === '' ? out : `${out}\n`);
+    }
   }
 }

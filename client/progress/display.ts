@@ -3,6 +3,7 @@ import { PlainPrinter } from './plain-printer.js';
 import type { SolveStatus } from './solve-status.js';
 import { solveStatusToJson } from './solve-status.js';
 import { errorSummary, Trace } from './trace.js';
+import { warningSummary } from './warnings.js';
 import { TtyDisplay } from './tty-display.js';
 
 export const ProgressModes = ['auto', 'plain', 'tty', 'rawjson', 'quiet'] as const;
@@ -81,6 +82,7 @@ export function plainDisplay(
     },
     done() {
       printer.flush(trace);
+      write(warningSummary(trace));
       const summary = errorSummary(trace, 'plain');
       if (summary !== '') write(summary);
     },
@@ -117,6 +119,7 @@ function ttyDisplay(out: ProgressOutput, phase: string | undefined): ProgressDis
     done() {
       clearInterval(timer);
       view.render(trace, true);
+      out.write(warningSummary(trace));
       const summary = errorSummary(trace, 'tty');
       if (summary !== '') out.write(summary);
     },

@@ -69,6 +69,8 @@ export class Trace {
   /** Vertices that have started, in start order. */
   readonly started: TraceVertex[] = [];
   readonly updates = new Set<string>();
+  /** Every warning received, in order (BuildKit's VertexWarning). */
+  readonly warnings: VertexWarning[] = [];
   startTime: Timestamp | undefined;
   private nextIndex = 0;
   private readonly now: () => number;
@@ -147,6 +149,8 @@ export class Trace {
       this.bump(tv);
     }
     for (const w of s.warnings) {
+      // Kept for the end-of-build summary, also when no vertex owns it (frontend warnings).
+      this.warnings.push(w);
       const tv = this.byDigest.get(w.vertex);
       if (tv === undefined) continue;
       tv.warnings.push(w);

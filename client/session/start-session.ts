@@ -1,3 +1,4 @@
+import type { Http2Session } from 'node:http2';
 import { Metadata, Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
 import { type BytesMessageCall, TunnelDuplex } from '../../daemon/session/tunnel-duplex.js';
 import { InvalidArgumentError, throwIfAborted } from '../../proto/errors.js';
@@ -43,6 +44,30 @@ function openCall(conn: SessionConnection, md: Metadata): BytesMessageCall {
   return conn.session(md);
 }
 
+const STREAM_WINDOW = 8 * 1024 * 1024;
+const SESSION_WINDOW = 32 * 1024 * 1024;
+
+/**
+ * Widens the HTTP/2 receive windows of the session grpc-js serves over the tunnel: every
+ * WINDOW_UPDATE crosses the tunnel, so the 64 KiB defaults capped exports at one window per round
+ * trip. grpc-js has no option for it; its Server keeps its HTTP/2 sessions in a `sessions` map
+ * (1.14), which is where we find ours. Without it, transfers still work, only slower.
+ */
+function widenFlowControl(server: Server): void {
+  const sessions: unknown = (server as unknown as { sessions?: unknown }).sessions;
+  if (!(sessions instanceof Map)) return;
+  for (const key of sessions.keys() as Iterable<unknown>) {
+    const h2 = key as Partial<Http2Session> | null;
+    if (typeof h2?.setLocalWindowSize !== 'function' || typeof h2.settings !== 'function') continue;
+    try {
+      h2.setLocalWindowSize(SESSION_WINDOW);
+      h2.settings({ initialWindowSize: STREAM_WINDOW });
+    } catch {
+      // Session already closing: nothing to tune.
+    }
+  }
+}
+
 export async function startSession(opts: StartSessionOptions): Promise<ClientSession> {
   throwIfAborted(opts.signal);
   const id = opts.id ?? newSessionId();
@@ -75,6 +100,7 @@ export async function startSession(opts: StartSessionOptions): Promise<ClientSes
   const conn = new TunnelDuplex(call);
   const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
   injector.injectConnection(conn);
+  widenFlowControl(server);
 
   const done = new Promise<void>((resolve) => {
     let settled = false;

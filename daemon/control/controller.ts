@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
-import type { Frontend } from '../../frontends/types.js';
-import { CanceledError, InvalidArgumentError, KilnError, UnimplementedError } from '../../proto/errors.js';
+import type { Frontend, FrontendBridge } from '../../frontends/types.js';
+import { CanceledError, InvalidArgumentError, UnimplementedError } from '../../proto/errors.js';
 import type { ControlHandlers } from '../../proto/generated/moby/buildkit/v1/Control.js';
 import type { LLBBridgeHandlers } from '../../proto/generated/moby/buildkit/v1/frontend/LLBBridge.js';
 import type { Result__Output } from '../../proto/generated/moby/buildkit/v1/frontend/Result.js';
@@ -15,6 +15,7 @@ import type { ImmutableRef, OpProgress } from '../solver/types.js';
 import { Build, type GatewayOutcome } from './build.js';
 import { pongCaps } from './caps.js';
 import { createFrontendBridge, type ImageConfigResolver } from './frontend-bridge.js';
+import { errorFromReturnStatus, withDefinitionSource } from './error-status.js';
 import { type Logger, serverStream, unary, unimplemented } from './grpc-handlers.js';
 import { encodeStatusBatch } from './status-encoder.js';
 import { WaitableMap } from './waitable-map.js';
@@ -196,7 +197,10 @@ export class Controller {
       try {
         const outcome = await this.#runFrontendOrWait(req, build, buildSignal);
         let ref: ImmutableRef | undefined;
-        if (outcome.refId !== undefined) ref = await build.result(outcome.refId).materialize(buildSignal);
+        if (outcome.refId !== undefined) {
+          const result = build.result(outcome.refId);
+          ref = await withDefinitionSource(result, () => result.materialize(buildSignal));
+        }
         const response = exporter
           ? await this.#export(build, exporter, ref, outcome, session, buildSignal)
           : {};
@@ -229,11 +233,7 @@ export class Controller {
   ): Promise<GatewayOutcome> {
     if (req.Frontend) {
       const frontend = this.#frontend(req.Frontend);
-      const result = await frontend.solve(
-        createFrontendBridge(build, this.#deps.resolveImageConfig),
-        req.FrontendAttrs,
-        signal,
-      );
+      const result = await frontend.solve(this.#bridge(build), req.FrontendAttrs, signal);
       return build.fromFrontend(result);
     }
     if (req.Definition && req.Definition.def.length > 0) {
@@ -316,6 +316,17 @@ export class Controller {
     }
   }
 
+  #bridge(build: Build): FrontendBridge {
+    return createFrontendBridge(build, {
+      resolveImageConfig: this.#deps.resolveImageConfig,
+      workerPlatforms: this.#deps.worker.platforms.map((p) => ({
+        os: p.OS,
+        architecture: p.Architecture,
+        ...(p.Variant ? { variant: p.Variant } : {}),
+      })),
+    });
+  }
+
   async #gatewayBuild(metadata: grpc.Metadata, signal: AbortSignal): Promise<Build> {
     const id = metadata.get(buildIdHeader)[0];
     if (typeof id !== 'string' || id === '') {
@@ -340,11 +351,7 @@ export class Controller {
         const buildSignal = AbortSignal.any([signal, build.signal]);
         if (req.Frontend) {
           const frontend = this.#frontend(req.Frontend);
-          const result = await frontend.solve(
-            createFrontendBridge(build, this.#deps.resolveImageConfig),
-            req.FrontendOpt,
-            buildSignal,
-          );
+          const result = await frontend.solve(this.#bridge(build), req.FrontendOpt, buildSignal);
           const ref = result.ref ? build.result(result.ref.id) : undefined;
           const metadata: Record<string, Buffer> = {};
           for (const [k, v] of Object.entries(result.metadata)) metadata[k] = Buffer.from(v);
@@ -369,9 +376,7 @@ export class Controller {
       Return: unary(log, 'Return', async (req, signal, md) => {
         const build = await this.#gatewayBuild(md, signal);
         if (req.error && req.error.code !== 0) {
-          build.fail(
-            new KilnError('INTERNAL', req.error.message || `frontend failed with code ${req.error.code}`),
-          );
+          build.fail(errorFromReturnStatus(req.error));
           return {};
         }
         build.complete(outcomeFromResult(req.result));
@@ -382,17 +387,12 @@ export class Controller {
         const range = req.Range
           ? { offset: Number(req.Range.Offset), length: Number(req.Range.Length) }
           : undefined;
-        const data = await createFrontendBridge(build, this.#deps.resolveImageConfig).readFile(
-          { id: req.Ref },
-          req.FilePath,
-          signal,
-          range,
-        );
+        const data = await this.#bridge(build).readFile({ id: req.Ref }, req.FilePath, signal, range);
         return { Data: Buffer.from(data) };
       }),
       ReadDir: unary(log, 'ReadDir', async (req, signal, md) => {
         const build = await this.#gatewayBuild(md, signal);
-        const entries = await createFrontendBridge(build, this.#deps.resolveImageConfig).readDir(
+        const entries = await this.#bridge(build).readDir(
           { id: req.Ref },
           req.DirPath,
           signal,
@@ -402,11 +402,7 @@ export class Controller {
       }),
       StatFile: unary(log, 'StatFile', async (req, signal, md) => {
         const build = await this.#gatewayBuild(md, signal);
-        const st = await createFrontendBridge(build, this.#deps.resolveImageConfig).statFile(
-          { id: req.Ref },
-          req.Path,
-          signal,
-        );
+        const st = await this.#bridge(build).statFile({ id: req.Ref }, req.Path, signal);
         return { stat: toStatMessage(st) };
       }),
       Inputs: unary(log, 'Inputs', async () => ({ Definitions: {} })),

@@ -24,7 +24,16 @@ export type ImageConfigResolver = (
 ) => ReturnType<FrontendBridge['resolveImageConfig']>;
 
 /** The LLBBridge a frontend gets inside the daemon, scoped to one build. */
-export function createFrontendBridge(build: Build, resolveImageConfig: ImageConfigResolver): FrontendBridge {
+export interface BridgeDeps {
+  readonly resolveImageConfig: ImageConfigResolver;
+  /** What this daemon's worker runs, so the frontend rejects other platforms early. */
+  readonly workerPlatforms: readonly { os: string; architecture: string; variant?: string }[];
+}
+
+export function createFrontendBridge(
+  build: Build,
+  { resolveImageConfig, workerPlatforms }: BridgeDeps,
+): FrontendBridge {
   const snapshotDir = async (ref: ResultRef, signal: AbortSignal) =>
     (await build.result(ref.id).materialize(signal)).snapshot.dir;
   return {
@@ -85,6 +94,7 @@ export function createFrontendBridge(build: Build, resolveImageConfig: ImageConf
       return out;
     },
     resolveImageConfig: (ref, opts, signal) => resolveImageConfig(ref, opts, signal, [build.sessionId]),
+    workerPlatforms,
     warn(warning) {
       build.job.write({
         kind: 'warning',

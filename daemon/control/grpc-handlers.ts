@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import { toGrpcStatus } from '../../proto/errors.js';
+import { toServiceError } from './error-status.js';
 
 /**
  * Typed adapters between grpc-js' callback/stream handlers and Kiln's async functions: one place
@@ -13,11 +13,6 @@ function callSignal(call: NodeJS.EventEmitter): { signal: AbortSignal; dispose: 
   const onCancel = () => ac.abort(new Error('the client canceled the call'));
   call.on('cancelled', onCancel);
   return { signal: ac.signal, dispose: () => call.off('cancelled', onCancel) };
-}
-
-function toServiceError(err: unknown): Partial<grpc.StatusObject> {
-  const { code, details } = toGrpcStatus(err);
-  return { code, details };
 }
 
 export function unary<Req, Res>(

@@ -76,6 +76,7 @@ export async function commitImage(
   extra: Pick<LayerOptions, 'onLayerEvent' | 'concurrency'> & { readonly now?: Date } = {},
 ): Promise<CommittedImage> {
   const { signal, progress } = input;
+  const epoch = exportEpoch(opts, input.metadata);
   const chain = await ensureLayers(
     input.ref,
     deps,
@@ -85,11 +86,11 @@ export async function commitImage(
       ...(opts.compressionLevel === undefined ? {} : { compressionLevel: opts.compressionLevel }),
       ...(extra.onLayerEvent ? { onLayerEvent: extra.onLayerEvent } : {}),
       ...(extra.concurrency === undefined ? {} : { concurrency: extra.concurrency }),
+      ...(epoch ? { epoch } : {}),
     },
     signal,
     progress,
   );
-  const epoch = exportEpoch(opts, input.metadata);
   const { config, layers } = assembleImageConfig(input.metadata['containerimage.config'], chain, {
     now: extra.now ?? new Date(),
     ...(epoch ? { epoch } : {}),

@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import os from 'node:os';
-import { pipeline, Readable } from 'node:stream';
-import { createGzip } from 'node:zlib';
 import type { ContentStore } from '../../worker/content/types.js';
 import { diffTar } from '../../worker/fs/diff.js';
 import type { ChainLayer } from '../../worker/image/image-config.js';
 import { layerCompression, layerMediaType, type LayerCompression } from '../../worker/image/media-types.js';
 import type { ImmutableRef, LayerDescriptor, OpProgress, RefManager } from '../solver/types.js';
+import { parallelGzip } from './parallel-gzip.js';
 
 export interface LayerDeps {
   readonly refs: RefManager;
@@ -32,6 +31,8 @@ export interface LayerOptions {
   /** How many layers are diffed and compressed at once (default: the CPU count, at least 2). */
   readonly concurrency?: number;
   readonly onLayerEvent?: (event: LayerEvent) => void;
+  /** SOURCE_DATE_EPOCH: layers made here get mtimes after it clamped to it. */
+  readonly epoch?: Date;
 }
 
 /** The diffID of a layer with no entries: the tar end marker alone (two zero blocks). */
@@ -42,7 +43,7 @@ export const EmptyLayerDiffID = `sha256:${createHash('sha256').update(Buffer.all
  * remembered for that ref when its compression fits, else made now by diffing the ref against its
  * parent — hashing the tar (diffID) and compressing it into the content store in one pass — and
  * remembered with `refs.setLayer`. Layers are made in parallel: zlib's async streams run on the
- * libuv thread pool, so several layers compress at once. An empty diff is returned with `empty`
+ * libuv thread pool, so several layers (and several blocks of one layer) compress at once. An empty diff is returned with `empty`
  * set (BuildKit puts no layer in the image for it).
  */
 export async function ensureLayers(
@@ -92,6 +93,7 @@ async function layerFor(
   const known = deps.refs.getLayer(ref.id);
   if (
     known &&
+    reusable(known, opts.epoch) &&
     layerCompression(known.mediaType) === opts.compression &&
     (await deps.store.info(known.digest))
   ) {
@@ -100,6 +102,20 @@ async function layerFor(
   const layer = await writeLayer(ref.id, parent?.snapshot.dir, ref.snapshot.dir, deps.store, opts, signal);
   await deps.refs.setLayer(ref.id, layer, signal);
   return layer;
+}
+
+function epochSeconds(epoch: Date): number {
+  return Math.floor(epoch.getTime() / 1000);
+}
+
+/**
+ * Whether a remembered blob has the timestamps this export asks for: a diffed layer only for the
+ * same clamping (none, or the same epoch); a pulled one as published, as BuildKit keeps base layers.
+ */
+function reusable(known: LayerDescriptor, epoch: Date | undefined): boolean {
+  if (epoch === undefined) return known.clampedTo === undefined;
+  if (known.clampedTo !== undefined) return known.clampedTo === epochSeconds(epoch);
+  return known.diffed !== true;
 }
 
 /** Diff → (sha256 of the tar) → gzip → content store, streaming, in one pass. */
@@ -113,20 +129,15 @@ async function writeLayer(
 ): Promise<LayerDescriptor> {
   const diffHash = createHash('sha256');
   const tapped = (async function* () {
-    for await (const chunk of diffTar(parentDir, childDir, signal)) {
+    const diffOpts = opts.epoch ? { clampMtime: new Date(epochSeconds(opts.epoch) * 1000) } : {};
+    for await (const chunk of diffTar(parentDir, childDir, signal, diffOpts)) {
       diffHash.update(chunk);
       yield chunk;
     }
   })();
   let source: AsyncIterable<Uint8Array> = tapped;
   if (opts.compression === 'gzip') {
-    // The callback form returns the last stream and destroys every stage when any fails or when the
-    // consumer stops early; the error then surfaces through the iteration below.
-    source = pipeline(
-      Readable.from(tapped),
-      createGzip({ level: opts.compressionLevel ?? 6 }),
-      () => undefined,
-    );
+    source = parallelGzip(tapped, { level: opts.compressionLevel ?? 6 }, signal);
   }
   const blob = await store.write(observed(refId, source, opts.onLayerEvent), {}, signal);
   return {
@@ -134,6 +145,8 @@ async function writeLayer(
     digest: blob.digest,
     size: blob.size,
     diffID: `sha256:${diffHash.digest('hex')}`,
+    diffed: true,
+    ...(opts.epoch ? { clampedTo: epochSeconds(opts.epoch) } : {}),
   };
 }
 

@@ -6,6 +6,7 @@ import type { RefManager } from '../solver/types.js';
 import { imageResponse } from './image.js';
 import { commitImage, exportNames } from './image-writer.js';
 import { parseImageExportAttrs } from './image-options.js';
+import { coalesce, SendChunkBytes } from './coalesce.js';
 import { ociArchive } from './oci-archive.js';
 import type { Exporter, ExporterInstance } from './types.js';
 
@@ -53,7 +54,7 @@ export function createArchiveExporter(kind: 'oci' | 'docker', deps: ArchiveExpor
           const status = 'sending tarball';
           let sent = 0;
           const counted = async function* () {
-            for await (const chunk of archive) {
+            for await (const chunk of coalesce(archive, SendChunkBytes)) {
               sent += chunk.byteLength;
               progress.status(status, { current: sent });
               yield chunk;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { InvalidArgumentError } from '../../proto/errors.js';
 import { tarDirectory } from '../../worker/fs/tar-writer.js';
 import { sendTarToClient } from '../session/filesync.js';
+import { coalesce, SendChunkBytes } from './coalesce.js';
 import type { Exporter, ExporterInstance } from './types.js';
 
 /** `tar`: the result's files as one tar stream into the client's `dest` file (or stdout). */
@@ -27,7 +28,7 @@ export function createTarExporter(): Exporter {
           try {
             let sent = 0;
             const counted = async function* () {
-              for await (const chunk of tarDirectory(dir, signal)) {
+              for await (const chunk of coalesce(tarDirectory(dir, signal), SendChunkBytes)) {
                 sent += chunk.byteLength;
                 progress.status('sending tarball', { current: sent });
                 yield chunk;

@@ -21,14 +21,26 @@ export interface SessionStreamCall extends AsyncIterable<Uint8Array> {
   readonly done: Promise<void>;
 }
 
-const MAX_BUFFERED_MESSAGES = 16;
+/** Reading pauses (HTTP/2 flow control pushes back) past this many queued messages or bytes. */
+const MAX_BUFFERED_MESSAGES = 4096;
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+const STREAM_WINDOW = 8 * 1024 * 1024;
+const SESSION_WINDOW = 32 * 1024 * 1024;
 
 export class TunnelGrpcClient {
   private readonly h2: ClientHttp2Session;
   readonly closed: Promise<Error | undefined>;
 
   constructor(conn: Duplex) {
-    this.h2 = http2.connect('http://localhost', { createConnection: () => conn });
+    // Wide flow-control windows: every WINDOW_UPDATE crosses the tunnel (two gRPC hops), so the
+    // 64 KiB defaults capped file sync at one window per round trip.
+    this.h2 = http2.connect('http://localhost', {
+      createConnection: () => conn,
+      settings: { initialWindowSize: STREAM_WINDOW },
+    });
+    this.h2.once('connect', () => {
+      if (!this.h2.destroyed) this.h2.setLocalWindowSize(SESSION_WINDOW);
+    });
     this.closed = new Promise((resolve) => {
       let err: Error | undefined;
       this.h2.once('error', (e: Error) => {
@@ -97,6 +109,7 @@ export class TunnelGrpcClient {
 
 class GrpcCall implements SessionStreamCall {
   private readonly queue: Uint8Array[] = [];
+  private queuedBytes = 0;
   private pendingBytes: Buffer = Buffer.alloc(0);
   private wake: (() => void) | undefined;
   private status: number | undefined;
@@ -208,9 +221,11 @@ class GrpcCall implements SessionStreamCall {
         return;
       }
       this.queue.push(Uint8Array.prototype.slice.call(this.pendingBytes, 5, 5 + len));
+      this.queuedBytes += len;
       this.pendingBytes = this.pendingBytes.subarray(5 + len);
     }
-    if (this.queue.length >= MAX_BUFFERED_MESSAGES) this.req.pause();
+    if (this.queue.length >= MAX_BUFFERED_MESSAGES || this.queuedBytes >= MAX_BUFFERED_BYTES)
+      this.req.pause();
     this.poke();
   }
 
@@ -264,7 +279,13 @@ class GrpcCall implements SessionStreamCall {
     for (;;) {
       const m = this.queue.shift();
       if (m !== undefined) {
-        if (this.queue.length < MAX_BUFFERED_MESSAGES / 2 && !this.req.destroyed) this.req.resume();
+        this.queuedBytes -= m.byteLength;
+        if (
+          this.queue.length < MAX_BUFFERED_MESSAGES / 2 &&
+          this.queuedBytes < MAX_BUFFERED_BYTES / 2 &&
+          !this.req.destroyed
+        )
+          this.req.resume();
         yield m;
         continue;
       }

@@ -2,9 +2,14 @@ import { Duplex } from 'node:stream';
 
 /**
  * The session tunnel: a gRPC bidi stream of BytesMessage turned into a byte pipe (BuildKit's
- * grpchijack.streamToConn). Each write becomes one message; each received message is a chunk.
+ * grpchijack.streamToConn). Each received message is a chunk. Writes made in the same event-loop
+ * turn (HTTP/2 emits one small write per frame) are coalesced into one message of at most
+ * MAX_MESSAGE bytes: a message per tiny frame made many-small-file transfers overhead-bound.
  * Used by the daemon (over the Control.Session server call) and by the client (over its client call).
  */
+
+/** Well under the 4 MiB default receive limit of grpc-go and grpc-js. */
+const MAX_MESSAGE = 1024 * 1024;
 
 /** What grpc-js gives for a BytesMessage stream in object mode (server or client side). */
 export interface BytesMessageCall extends NodeJS.EventEmitter {
@@ -21,6 +26,12 @@ interface IncomingMessage {
 export class TunnelDuplex extends Duplex {
   private readonly call: BytesMessageCall;
   private ended = false;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private flushScheduled = false;
+  /** Write callbacks held back while the outer call applies backpressure. */
+  private waiting: ((err?: Error | null) => void)[] = [];
+  private blocked = false;
 
   constructor(call: BytesMessageCall) {
     super({ allowHalfOpen: false });
@@ -46,17 +57,79 @@ export class TunnelDuplex extends Duplex {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    try {
-      // Copy: http2 reuses its buffers, and grpc-js may serialize later.
-      if (this.call.write({ data: Buffer.from(chunk) })) cb();
-      else this.call.once('drain', () => cb());
-    } catch (err) {
-      cb(err as Error);
+    this.enqueue(chunk, cb);
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
+    for (let i = 0; i < chunks.length - 1; i++) this.enqueue(chunks[i]!.chunk, undefined);
+    this.enqueue(chunks[chunks.length - 1]!.chunk, cb);
+  }
+
+  private enqueue(chunk: Buffer, cb: ((err?: Error | null) => void) | undefined): void {
+    // Copy: http2 reuses its buffers once the write callback ran, and the flush comes later.
+    this.pending.push(Buffer.from(chunk));
+    this.pendingBytes += chunk.byteLength;
+    if (this.pendingBytes >= MAX_MESSAGE) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.flush();
+      });
     }
+    if (!cb) return;
+    if (this.blocked) this.waiting.push(cb);
+    else cb();
+  }
+
+  private flush(): void {
+    if (this.pending.length === 0) return;
+    if (this.destroyed) {
+      // Torn down before the turn ended: the peer is gone, nothing can be delivered.
+      this.pending = [];
+      this.pendingBytes = 0;
+      return;
+    }
+    const chunks = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    let ok = true;
+    try {
+      let batch: Buffer[] = [];
+      let size = 0;
+      const emit = () => {
+        if (batch.length === 0) return;
+        const data = batch.length === 1 ? batch[0]! : Buffer.concat(batch, size);
+        if (!this.call.write({ data })) ok = false;
+        batch = [];
+        size = 0;
+      };
+      for (const c of chunks) {
+        if (size > 0 && size + c.byteLength > MAX_MESSAGE) emit();
+        batch.push(c);
+        size += c.byteLength;
+      }
+      emit();
+    } catch (err) {
+      this.releaseWaiting(err as Error);
+      return;
+    }
+    if (!ok && !this.blocked) {
+      this.blocked = true;
+      this.call.once('drain', () => {
+        this.blocked = false;
+        this.releaseWaiting(null);
+      });
+    }
+  }
+
+  private releaseWaiting(err: Error | null): void {
+    for (const cb of this.waiting.splice(0)) cb(err);
   }
 
   override _final(cb: (err?: Error | null) => void): void {
     try {
+      this.flush();
       this.call.end();
       cb();
     } catch (err) {
@@ -65,6 +138,7 @@ export class TunnelDuplex extends Duplex {
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.releaseWaiting(err ?? new Error('tunnel closed'));
     try {
       if (!this.writableFinished) this.call.end();
     } catch {

@@ -43,6 +43,10 @@ export interface LayerDescriptor {
   readonly size: number;
   /** Digest of the uncompressed tar (the image config's rootfs.diff_ids entry). */
   readonly diffID: string;
+  /** Set when the exporter made the blob by diffing snapshots (not pulled from a registry). */
+  readonly diffed?: boolean;
+  /** SOURCE_DATE_EPOCH (seconds) the entries' mtimes were clamped to, when they were. */
+  readonly clampedTo?: number;
 }
 
 /** Creates and finds refs; backed by level under --root (daemon/cache implements it). */

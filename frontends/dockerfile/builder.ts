@@ -1,13 +1,27 @@
+import { isIP } from 'node:net';
 import { marshal } from '../../client/llb/marshal.js';
-import type { Platform } from '../../client/llb/platform.js';
+import { formatPlatform, type Platform } from '../../client/llb/platform.js';
 import { local } from '../../client/llb/source-op.js';
 import { InvalidArgumentError, throwIfAborted, UnimplementedError } from '../../proto/errors.js';
 import type { Frontend, FrontendBridge, FrontendResult, ResultRef } from '../types.js';
 import type { NetworkMode } from '../../client/llb/state.js';
 import { convertDockerfile, type ImageResolveMode } from './convert/convert.js';
 import { serializeImageConfig } from './convert/image-config.js';
+import { parseNamedContexts, type NamedContexts } from './convert/named-contexts.js';
+import { parseCsvRecord } from './convert/run-mounts.js';
 import { parseIgnoreFile } from './dockerignore/index.js';
+import { parseInstructions } from './instructions/parse.js';
 import { detectSyntax, parseDockerfile } from './parser/parser.js';
+import {
+  describeSubrequests,
+  listTargets,
+  outlineResult,
+  parseSubrequest,
+  type SubrequestId,
+} from './subrequests/subrequests.js';
+import { lintDockerfile } from './linter/lint.js';
+import { reportLintWarnings } from './linter/report.js';
+import { SourceRecorder, withSourceData } from './source-map.js';
 
 /** Frontend opts parsed once at the edge (builder/build.go, dockerui/config.go). */
 export interface DockerfileFrontendOptions {
@@ -22,6 +36,12 @@ export interface DockerfileFrontendOptions {
   readonly imageResolveMode: ImageResolveMode;
   readonly networkMode: NetworkMode | undefined;
   readonly hostname: string | undefined;
+  /** `add-hosts=host=ip,…` */
+  readonly extraHosts: readonly { readonly host: string; readonly ip: string }[];
+  /** `context:<name>=…` */
+  readonly namedContexts: NamedContexts;
+  /** `requestid=…`: a subrequest instead of a build. */
+  readonly subrequest: SubrequestId | undefined;
 }
 
 const resolveModes: readonly ImageResolveMode[] = ['default', 'pull', 'local'];
@@ -61,6 +81,9 @@ export function parseFrontendOptions(opts: Readonly<Record<string, string>>): Do
   }
   const hostname = opts.hostname || buildArgs.BUILDKIT_SANDBOX_HOSTNAME || undefined;
   return {
+    extraHosts: parseExtraHosts(opts['add-hosts'] ?? ''),
+    namedContexts: parseNamedContexts(opts),
+    subrequest: parseSubrequest(opts.requestid),
     imageResolveMode: resolveMode as ImageResolveMode,
     networkMode,
     hostname,
@@ -79,6 +102,55 @@ export function parseFrontendOptions(opts: Readonly<Record<string, string>>): Do
             .map((s) => s.trim())
             .filter((s) => s !== ''),
   };
+}
+
+/** `add-hosts` (dockerui parseExtraHosts): CSV of `host=ip`, both lower-cased. */
+export function parseExtraHosts(value: string): { host: string; ip: string }[] {
+  if (value === '') return [];
+  let fields: string[];
+  try {
+    fields = parseCsvRecord(value);
+  } catch (err) {
+    throw new InvalidArgumentError(`invalid add-hosts ${JSON.stringify(value)}: ${(err as Error).message}`);
+  }
+  return fields.map((field) => {
+    const eq = field.indexOf('=');
+    if (eq < 0) throw new InvalidArgumentError(`invalid key-value pair ${field}`);
+    const host = field.slice(0, eq).toLowerCase();
+    const ip = field.slice(eq + 1).toLowerCase();
+    if (isIP(ip) === 0) throw new InvalidArgumentError(`failed to parse IP ${ip}`);
+    return { host, ip };
+  });
+}
+
+/** GOARCH of this machine, as image configs spell it. */
+function hostPlatform(): Platform {
+  const arch = process.arch === 'x64' ? 'amd64' : process.arch === 'ia32' ? '386' : process.arch;
+  return { os: 'linux', architecture: arch };
+}
+
+/**
+ * Refuses a target platform no worker can run, before anything is loaded (BuildKit would only fail
+ * at the first RUN with an exec format error).
+ */
+export function checkPlatformSupported(
+  platform: Platform,
+  workerPlatforms: readonly { os: string; architecture: string; variant?: string }[] | undefined,
+): void {
+  const supported = workerPlatforms?.length ? workerPlatforms : [hostPlatform()];
+  const ok = supported.some(
+    (p) =>
+      p.os === platform.os &&
+      p.architecture === platform.architecture &&
+      (platform.variant === undefined || (p.variant ?? '') === platform.variant),
+  );
+  if (ok) return;
+  const names = supported.map((p) =>
+    formatPlatform({ os: p.os, architecture: p.architecture, ...(p.variant ? { variant: p.variant } : {}) }),
+  );
+  throw new InvalidArgumentError(
+    `platform ${formatPlatform(platform)} is not supported by this kilnd (worker platforms: ${names.join(', ')})`,
+  );
 }
 
 function parsePlatform(text: string): Platform {
@@ -112,6 +184,8 @@ async function readOptional(
 export const dockerfileFrontend: Frontend = {
   async solve(bridge, rawOpts, signal): Promise<FrontendResult> {
     const opts = parseFrontendOptions(rawOpts);
+    if (opts.subrequest === 'frontend.subrequests.describe') return { metadata: describeSubrequests() };
+    if (opts.platform) checkPlatformSupported(opts.platform, bridge.workerPlatforms);
     const { filename, sessionId } = { filename: opts.filename, sessionId: bridge.sessionId };
     const defaultName = filename === 'Dockerfile';
 
@@ -173,14 +247,28 @@ export const dockerfileFrontend: Frontend = {
 
     const ignoreFile = specificIgnore ?? contextIgnore;
     const excludePatterns = ignoreFile ? parseIgnoreFile(ignoreFile) : [];
-    const ast = parseDockerfile(source, { file: filename });
-    for (const w of ast.warnings) {
-      bridge.warn({
-        short: w.short,
-        ...(w.detail ? { detail: [w.detail] } : {}),
-        ...(w.url ? { url: w.url } : {}),
-      });
+    // Errors located in the Dockerfile carry its bytes; each op records the lines it came from.
+    const located = (err: unknown): unknown => withSourceData(err, filename, source);
+    const sourceRecorder = new SourceRecorder();
+    const ast = (() => {
+      try {
+        return parseDockerfile(source, { file: filename });
+      } catch (err) {
+        throw located(err);
+      }
+    })();
+    if (opts.subrequest === 'frontend.targets') {
+      return { metadata: listTargets(parseInstructions(ast, filename).stages, source) };
     }
+    // Checks (linter/): warnings now; with `# check=error=true` they fail the build after conversion.
+    const lint = lintDockerfile(ast, {
+      file: filename,
+      buildArgs: opts.buildArgs,
+      excludePatterns,
+      ...(opts.target ? { target: opts.target } : {}),
+      ...(opts.platform ? { platform: opts.platform } : {}),
+    });
+    reportLintWarnings(bridge, lint.warnings);
     const converted = await convertDockerfile(
       ast,
       {
@@ -202,6 +290,20 @@ export const dockerfileFrontend: Frontend = {
         imageResolveMode: opts.imageResolveMode,
         ...(opts.networkMode ? { networkMode: opts.networkMode } : {}),
         ...(opts.hostname ? { hostname: opts.hostname } : {}),
+        extraHosts: opts.extraHosts,
+        namedContexts: opts.namedContexts,
+        loadContextExcludes: async ({ key, localName }, sig) => {
+          const ignoreSource = local(localName, {
+            sessionId,
+            followPaths: ['.dockerignore'],
+            sharedKeyHint: `context:${key}-.dockerignore`,
+            differ: 'none',
+            customName: `[context ${key}] load .dockerignore`,
+          });
+          const ref = await bridge.solve({ definition: marshal(ignoreSource) }, sig);
+          const dt = await readOptional(bridge, ref, '.dockerignore', sig);
+          return dt ? parseIgnoreFile(dt) : [];
+        },
         buildArgs: opts.buildArgs,
         labels: opts.labels,
         excludePatterns,
@@ -209,12 +311,29 @@ export const dockerfileFrontend: Frontend = {
         ...(opts.target ? { target: opts.target } : {}),
         ...(opts.platform ? { platform: opts.platform } : {}),
         ...(opts.noCache ? { noCache: opts.noCache } : {}),
+        sourceRecorder,
       },
       signal,
-    );
+    ).catch((err: unknown) => {
+      throw located(err);
+    });
     throwIfAborted(signal);
-    const definition = marshal(converted.state, opts.platform ? { platform: opts.platform } : {});
-    const metadata = { 'containerimage.config': serializeImageConfig(converted.image) };
+    if (opts.subrequest === 'frontend.outline') return { metadata: outlineResult(converted.outline, source) };
+    if (lint.violation) throw located(lint.violation);
+    const marshalOpts = opts.platform ? { platform: opts.platform } : {};
+    const definition = sourceRecorder.attach(
+      marshal(converted.state, marshalOpts),
+      filename,
+      source,
+      marshalOpts,
+    );
+    const metadata: Record<string, Uint8Array> = {
+      'containerimage.config': serializeImageConfig(converted.image),
+      // SOURCE_DATE_EPOCH reaches the exporter (image dates, layer mtimes) as BuildKit's does.
+      ...(opts.buildArgs.SOURCE_DATE_EPOCH
+        ? { 'source.date.epoch': new TextEncoder().encode(opts.buildArgs.SOURCE_DATE_EPOCH) }
+        : {}),
+    };
     // An all-scratch result has no ops: BuildKit returns an empty result (no ref) for it.
     if (definition.def.length === 0) return { metadata };
     const ref = await bridge.solve({ definition }, signal);

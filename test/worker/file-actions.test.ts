@@ -347,3 +347,31 @@ describe('symlink and ADD compatibility', () => {
     ).rejects.toBeInstanceOf(UnimplementedError);
   });
 });
+
+describe('copy inode sharing', () => {
+  it('hard-links files whose copy would be identical, copies when owner, mode or time change', async () => {
+    await using t = await tempDir();
+    const src = path.join(t.path, 'src');
+    const dst = path.join(t.path, 'dst');
+    await mkdir(path.join(src, 'd'), { recursive: true });
+    await mkdir(dst);
+    await writeFile(path.join(src, 'd', 'f'), 'data');
+    const srcIno = (await stat(path.join(src, 'd', 'f'))).ino;
+    await copy(src, dst, copyOpts('/d', '/plain'), signal);
+    expect((await stat(path.join(dst, 'plain', 'f'))).ino).toBe(srcIno);
+    await copy(src, dst, copyOpts('/d', '/moded', { mode: 0o600 }), signal);
+    const moded = await stat(path.join(dst, 'moded', 'f'));
+    expect(moded.ino).not.toBe(srcIno);
+    expect(moded.mode & 0o777).toBe(0o600);
+    await copy(src, dst, copyOpts('/d', '/timed', { timestampNs: TS }), signal);
+    expect((await stat(path.join(dst, 'timed', 'f'))).ino).not.toBe(srcIno);
+    await copy(src, dst, copyOpts('/d', '/owned', { owner: { uid: 1234, gid: 1234 } }), signal);
+    const owned = await stat(path.join(dst, 'owned', 'f'));
+    expect(owned.ino).not.toBe(srcIno);
+    expect(owned.uid).toBe(1234);
+    // The source is untouched by all of this.
+    const s = await stat(path.join(src, 'd', 'f'));
+    expect([s.uid, s.mode & 0o777]).toEqual([0, 0o644]);
+    expect(await readFile(path.join(src, 'd', 'f'), 'utf8')).toBe('data');
+  });
+});

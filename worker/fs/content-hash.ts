@@ -1,11 +1,19 @@
 import { createHash } from 'node:crypto';
-import type { BigIntStats } from 'node:fs';
-import { createReadStream } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import {
+  type BigIntStats,
+  closeSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  readSync,
+} from 'node:fs';
+import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { NotFoundError } from '../../proto/errors.js';
 import { PatternMatcher } from './patternmatcher.js';
 import { isErrno, resolveInRoot, rooted } from './root-path.js';
+import { TimeSlice } from './time-slice.js';
 import { compareNames, resolveWildcards } from './wildcard.js';
 
 /**
@@ -80,7 +88,13 @@ export async function checksumPath(
   return result;
 }
 
+/** Read size for hashing; small files take one read. */
+const READ_CHUNK = 256 * 1024;
+
+/** Synchronous syscalls in time slices (see TimeSlice): per-file threadpool round trips dominated. */
 class TreeHasher {
+  private readonly slice = new TimeSlice();
+  private buf: Buffer | undefined;
   private readonly include: PatternMatcher | undefined;
   private readonly exclude: PatternMatcher | undefined;
 
@@ -144,11 +158,12 @@ class TreeHasher {
     const h = createHash('sha256');
     h.update(header(st, ''));
     let any = false;
-    const names = (await readdir(host)).sort(compareNames);
+    const names = readdirSync(host).sort(compareNames);
     for (const name of names) {
+      if (this.slice.due()) await this.slice.pause();
       const childRel = rel === '' ? name : `${rel}/${name}`;
       const childHost = path.join(host, name);
-      const cst = await lstat(childHost, { bigint: true });
+      const cst = lstatSync(childHost, { bigint: true });
       let childFull = fullyIncluded;
       if (!fullyIncluded && this.include) {
         if (this.include.matches(childRel)) childFull = true;
@@ -177,11 +192,24 @@ class TreeHasher {
   private async leaf(host: string, st: BigIntStats): Promise<string> {
     const h = createHash('sha256');
     if (st.isSymbolicLink()) {
-      h.update(header(st, await readlink(host)));
+      h.update(header(st, readlinkSync(host)));
     } else if (st.isFile()) {
       h.update(header(st, ''));
-      const stream = createReadStream(host, { signal: this.signal });
-      for await (const chunk of stream) h.update(chunk as Buffer);
+      this.buf ??= Buffer.allocUnsafe(READ_CHUNK);
+      const fd = openSync(host, 'r');
+      try {
+        for (;;) {
+          const n = readSync(fd, this.buf, 0, READ_CHUNK, null);
+          if (n === 0) break;
+          h.update(this.buf.subarray(0, n));
+          if (this.slice.due()) {
+            this.signal.throwIfAborted();
+            await this.slice.pause();
+          }
+        }
+      } finally {
+        closeSync(fd);
+      }
     } else {
       h.update(header(st, ''));
     }

@@ -1,31 +1,30 @@
 import { spawn } from 'node:child_process';
-import type { BigIntStats } from 'node:fs';
-import { constants } from 'node:fs';
 import {
-  chmod,
-  copyFile,
-  lchown,
-  link,
-  lstat,
-  lutimes,
-  mkdir,
-  open,
-  readdir,
-  readlink,
-  rm,
-  stat,
-  symlink,
-  unlink,
-} from 'node:fs/promises';
+  type BigIntStats,
+  chmodSync,
+  constants,
+  copyFileSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+} from 'node:fs';
+import { chmod, lstat, mkdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { UnimplementedError } from '../../proto/errors.js';
 import { cleanPath } from './clean-path.js';
 import { FileActionError } from './file-action-error.js';
 import type { CopyOptions } from './file-action-types.js';
-import { nsToSeconds, setTimes } from './file-metadata.js';
+import { nsToSeconds } from './file-metadata.js';
 import { lstatOrUndefined, mkdirAll } from './mkdir-all.js';
 import { PatternMatcher } from './patternmatcher.js';
 import { isErrno, resolveInRoot, rooted } from './root-path.js';
+import { TimeSlice } from './time-slice.js';
+import { unpackIfArchive } from './unpack.js';
 import { compareNames, resolveWildcards } from './wildcard.js';
 
 /**
@@ -89,6 +88,12 @@ class Copier {
   private readonly exclude: PatternMatcher | undefined;
   /** Source inode → first target path, to recreate hard links between copied files. */
   private readonly inodes = new Map<string, string>();
+  /** Per-entry work is synchronous syscalls in time slices (see TimeSlice). */
+  private readonly slice = new TimeSlice();
+  /** Directories this copy created: nothing can be in the way of their entries. */
+  private readonly freshDirs = new Set<string>();
+  /** Whether copied files may share the source's inode (see linkOrCopy). */
+  private readonly mayLink: boolean;
 
   constructor(
     private readonly opts: CopyOptions,
@@ -96,10 +101,13 @@ class Copier {
   ) {
     this.include = opts.includePatterns.length > 0 ? PatternMatcher.create(opts.includePatterns) : undefined;
     this.exclude = opts.excludePatterns.length > 0 ? PatternMatcher.create(opts.excludePatterns) : undefined;
+    this.mayLink = opts.mode === undefined && opts.timestampNs === undefined;
   }
 
   async copyOne(srcRoot: string, src: string, dstRoot: string, dest: string): Promise<void> {
     const { owner, timestampNs } = this.opts;
+    // Fresh only within one source: another wildcard match may write into the same directories.
+    this.freshDirs.clear();
     // The directory that must exist: dest itself when it names a directory (`/x/`, `/x/.`), else its parent.
     const slash = dest.lastIndexOf('/');
     const base = dest.slice(slash + 1);
@@ -116,8 +124,9 @@ class Copier {
       throw err;
     });
     const srcIsDir = srcSt.isDirectory();
-    if (this.opts.attemptUnpack && srcSt.isFile() && (await isArchive(srcHost))) {
-      throw new UnimplementedError(`ADD ${rooted(src)}: extracting archives is not supported yet`);
+    if (this.opts.attemptUnpack && srcSt.isFile()) {
+      const unpacked = await unpackIfArchive(srcHost, dstRoot, dest, this.opts, this.signal);
+      if (unpacked) return;
     }
     if ((!this.opts.dirCopyContents && srcIsDir && destSt) || (!srcIsDir && destSt?.isDirectory())) {
       target = path.join(target, path.posix.basename(rooted(src)));
@@ -142,9 +151,12 @@ class Copier {
     overwriteTargetMetadata: boolean,
     skipIncludeIn: boolean,
   ): Promise<void> {
-    this.signal.throwIfAborted();
+    if (this.slice.due()) {
+      this.signal.throwIfAborted();
+      await this.slice.pause();
+    }
     let skipInclude = skipIncludeIn;
-    const st = await lstat(src, { bigint: true });
+    const st = lstatSync(src, { bigint: true });
     const isDir = st.isDirectory();
     let included = false;
     if (rel !== '') {
@@ -163,7 +175,8 @@ class Copier {
 
     if (!isDir) {
       if (included) await this.createParentDirs(src, rel, target, overwriteTargetMetadata);
-      await ensureEmptyFileTarget(target, this.opts.alwaysReplaceExistingDestPaths === true);
+      if (!this.freshDirs.has(path.dirname(target)))
+        ensureEmptyFileTarget(target, this.opts.alwaysReplaceExistingDestPaths === true);
     } else if (skipInclude && this.include) {
       await this.createParentDirs(src, rel, target, overwriteTargetMetadata);
     }
@@ -176,18 +189,39 @@ class Copier {
       const key = `${st.dev}:${st.ino}`;
       const first = st.nlink > 1n ? this.inodes.get(key) : undefined;
       if (first !== undefined) {
-        await link(first, target);
+        linkSync(first, target);
       } else {
-        // COPYFILE_EXCL: the target was just removed; never write through something that reappeared.
-        await copyFile(src, target, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+        if (this.linkOrCopy(src, st, target)) applyInfo = false;
         if (st.nlink > 1n) this.inodes.set(key, target);
       }
     } else if (st.isSymbolicLink()) {
-      await symlink(await readlink(src), target);
+      symlinkSync(readlinkSync(src), target);
     } else {
       await copySpecial(src, target, this.signal);
     }
-    if (applyInfo) await this.applyInfo(st, target);
+    if (applyInfo) this.applyInfo(st, target);
+  }
+
+  /**
+   * Hard-links the source file when the copy would be identical to it anyway (same owner, mode and
+   * times): snapshots are immutable and every writer replaces files instead of editing them in
+   * place (copy-on-write snapshots of exec mounts are made with `cp -a`), so sharing the inode is
+   * safe. Returns whether it linked; otherwise copies (reflink when the filesystem can).
+   */
+  private linkOrCopy(src: string, st: BigIntStats, target: string): boolean {
+    const owner = this.opts.owner;
+    if (this.mayLink && (!owner || (owner.uid === Number(st.uid) && owner.gid === Number(st.gid)))) {
+      try {
+        linkSync(src, target);
+        return true;
+      } catch (err) {
+        // Another filesystem, too many links, or linking not permitted: copy instead.
+        if (!isErrno(err, 'EXDEV') && !isErrno(err, 'EMLINK') && !isErrno(err, 'EPERM')) throw err;
+      }
+    }
+    // COPYFILE_EXCL: the target was just removed; never write through something that reappeared.
+    copyFileSync(src, target, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+    return false;
   }
 
   private isExcluded(rel: string, isDir: boolean): boolean {
@@ -220,7 +254,7 @@ class Copier {
       }
       const st = await stat(s, { bigint: true });
       if (!st.isDirectory()) throw new FileActionError('copy', rel, `${s} is not a directory`);
-      if (await copyDirectoryOnly(t, st, overwrite)) await this.applyInfo(st, t);
+      if (await copyDirectoryOnly(t, st, overwrite)) this.applyInfo(st, t);
     }
   }
 
@@ -241,7 +275,8 @@ class Copier {
         overwrite,
         this.opts.alwaysReplaceExistingDestPaths === true,
       );
-    const names = (await readdir(src)).sort(compareNames);
+    if (created) this.freshDirs.add(dst);
+    const names = readdirSync(src).sort(compareNames);
     for (const name of names) {
       await this.copyEntry(
         path.join(src, name),
@@ -254,18 +289,19 @@ class Copier {
     return created;
   }
 
-  private async applyInfo(st: BigIntStats, target: string): Promise<void> {
+  private applyInfo(st: BigIntStats, target: string): void {
     const owner = this.opts.owner ?? { uid: Number(st.uid), gid: Number(st.gid) };
-    await lchown(target, owner.uid, owner.gid);
+    lchownSync(target, owner.uid, owner.gid);
     if (!st.isSymbolicLink()) {
       let mode = Number(st.mode) & 0o7777;
       if (this.opts.mode !== undefined) mode = (mode & ~0o777) | (this.opts.mode & 0o7777);
-      await chmod(target, mode);
+      chmodSync(target, mode);
     }
     if (this.opts.timestampNs !== undefined) {
-      await setTimes(target, this.opts.timestampNs);
+      const s = nsToSeconds(this.opts.timestampNs);
+      lutimesSync(target, s, s);
     } else {
-      await lutimes(target, nsToSeconds(st.atimeNs), nsToSeconds(st.mtimeNs));
+      lutimesSync(target, nsToSeconds(st.atimeNs), nsToSeconds(st.mtimeNs));
     }
   }
 }
@@ -291,16 +327,16 @@ async function copyDirectoryOnly(
   return false;
 }
 
-async function ensureEmptyFileTarget(dst: string, replaceDir: boolean): Promise<void> {
-  const st = await lstatOrUndefined(dst);
+function ensureEmptyFileTarget(dst: string, replaceDir: boolean): void {
+  const st = lstatSync(dst, { throwIfNoEntry: false });
   if (!st) return;
   if (st.isDirectory() && replaceDir) {
-    await rm(dst, { recursive: true, force: true });
+    rmSync(dst, { recursive: true, force: true });
     return;
   }
   if (st.isDirectory())
     throw Object.assign(new Error('cannot replace a directory with a file'), { code: 'EISDIR' });
-  await unlink(dst);
+  unlinkSync(dst);
 }
 
 /** Devices, fifos and sockets: Node cannot mknod, coreutils can. */
@@ -317,21 +353,4 @@ async function copySpecial(src: string, target: string, signal: AbortSignal): Pr
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`cp ${src}: ${stderr.trim()}`))));
   });
-}
-
-/** Tar, or a compressed stream (gzip, bzip2, xz, zstd) that BuildKit would try to untar. */
-async function isArchive(file: string): Promise<boolean> {
-  const fh = await open(file, 'r');
-  try {
-    const buf = Buffer.alloc(512);
-    const { bytesRead } = await fh.read(buf, 0, 512, 0);
-    const b = buf.subarray(0, bytesRead);
-    const starts = (...sig: number[]) => sig.every((v, i) => b[i] === v);
-    if (starts(0x1f, 0x8b) || starts(0x42, 0x5a, 0x68) || starts(0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00))
-      return true;
-    if (starts(0x28, 0xb5, 0x2f, 0xfd)) return true;
-    return bytesRead >= 262 && b.subarray(257, 262).toString('latin1') === 'ustar';
-  } finally {
-    await fh.close();
-  }
 }

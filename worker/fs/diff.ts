@@ -1,11 +1,19 @@
 import type { BigIntStats } from 'node:fs';
-import { createReadStream } from 'node:fs';
+import { close, createReadStream, open, read } from 'node:fs';
 import type { Header, Pack } from 'tar-stream';
 import tar from 'tar-stream';
 import { type Change, listChanges } from './diff-changes.js';
 
 type HeaderArg = Partial<Header> & Pick<Header, 'name'>;
 type Sink = ReturnType<Pack['entry']>;
+
+export interface DiffTarOptions {
+  /**
+   * SOURCE_DATE_EPOCH: entries modified after it are dated at it (BuildKit's rewrite-timestamp),
+   * so a rebuild that touches files at another time gives the same bytes.
+   */
+  readonly clampMtime?: Date;
+}
 
 /** Prefix of an OCI/Docker whiteout: `dir/.wh.name` deletes `dir/name` from lower layers. */
 export const WhiteoutPrefix = '.wh.';
@@ -21,6 +29,7 @@ export async function* diffTar(
   parentDir: string | undefined,
   childDir: string,
   signal: AbortSignal,
+  options: DiffTarOptions = {},
 ): AsyncGenerator<Uint8Array> {
   signal.throwIfAborted();
   const changes = await listChanges(parentDir, childDir, signal);
@@ -28,7 +37,7 @@ export async function* diffTar(
   const onAbort = () =>
     pack.destroy(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
   signal.addEventListener('abort', onAbort, { once: true });
-  const producer = writeChanges(pack, changes, signal).then(
+  const producer = writeChanges(pack, changes, signal, options.clampMtime).then(
     () => pack.finalize(),
     (err: unknown) => pack.destroy(err instanceof Error ? err : new Error(String(err))),
   );
@@ -48,12 +57,19 @@ function whiteoutName(rel: string): string {
     : `${rel.slice(0, slash + 1)}${WhiteoutPrefix}${rel.slice(slash + 1)}`;
 }
 
-async function writeChanges(pack: Pack, changes: readonly Change[], signal: AbortSignal): Promise<void> {
+async function writeChanges(
+  pack: Pack,
+  changes: readonly Change[],
+  signal: AbortSignal,
+  clampMtime: Date | undefined,
+): Promise<void> {
   // First path written for each multiply-linked inode in this layer.
   const inodes = new Map<string, string>();
-  for (const change of changes) {
+  const readAhead = new SmallFileReadAhead(changes, signal);
+  for (const [i, change] of changes.entries()) {
     signal.throwIfAborted();
     if (pack.destroyed) return;
+    readAhead.advance(i);
     if (change.kind === 'delete') {
       // An empty body must be passed explicitly: a file entry without one waits for writes.
       await addEntry(
@@ -64,7 +80,7 @@ async function writeChanges(pack: Pack, changes: readonly Change[], signal: Abor
       continue;
     }
     const { rel, host, st } = change;
-    const base = baseHeader(st);
+    const base = baseHeader(st, clampMtime);
     if (st.isDirectory()) {
       await addEntry(pack, { ...base, name: `${rel}/`, type: 'directory' });
     } else if (st.isSymbolicLink()) {
@@ -77,7 +93,13 @@ async function writeChanges(pack: Pack, changes: readonly Change[], signal: Abor
         continue;
       }
       if (st.nlink > 1n) inodes.set(key, rel);
-      await addFile(pack, { ...base, name: rel, type: 'file', size: Number(st.size) }, host, signal);
+      await addFile(
+        pack,
+        { ...base, name: rel, type: 'file', size: Number(st.size) },
+        host,
+        signal,
+        readAhead.take(i),
+      );
     } else {
       const type = st.isFIFO()
         ? 'fifo'
@@ -99,14 +121,11 @@ async function writeChanges(pack: Pack, changes: readonly Change[], signal: Abor
   }
 }
 
-function baseHeader(st: BigIntStats): Omit<HeaderArg, 'name'> {
-  return {
-    mode: Number(st.mode) & 0o7777,
-    uid: Number(st.uid),
-    gid: Number(st.gid),
-    // Whole seconds: the same tree always gives the same bytes, whatever the filesystem's precision.
-    mtime: new Date(Number(st.mtimeNs / 1_000_000_000n) * 1000),
-  };
+function baseHeader(st: BigIntStats, clampMtime: Date | undefined): Omit<HeaderArg, 'name'> {
+  // Whole seconds: the same tree always gives the same bytes, whatever the filesystem's precision.
+  let mtime = new Date(Number(st.mtimeNs / 1_000_000_000n) * 1000);
+  if (clampMtime && mtime.getTime() > clampMtime.getTime()) mtime = clampMtime;
+  return { mode: Number(st.mode) & 0o7777, uid: Number(st.uid), gid: Number(st.gid), mtime };
 }
 
 function addEntry(pack: Pack, header: HeaderArg, body?: Uint8Array): Promise<void> {
@@ -117,7 +136,100 @@ function addEntry(pack: Pack, header: HeaderArg, body?: Uint8Array): Promise<voi
   });
 }
 
-async function addFile(pack: Pack, header: HeaderArg, host: string, signal: AbortSignal): Promise<void> {
+/** Files up to this size are read in one call and handed to tar-stream whole. */
+const WholeFileBytes = 1024 * 1024;
+
+/**
+ * A small file's bytes, up to one past `size` (so growth shows): open, read, close on the callback
+ * API. The size is already known from lstat, and FileHandle objects (promises API) cost more CPU
+ * than reading a few KiB.
+ */
+function readSmallFile(host: string, size: number, signal: AbortSignal): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
+      return;
+    }
+    open(host, 'r', (openErr, fd) => {
+      if (openErr) {
+        reject(openErr);
+        return;
+      }
+      const buf = Buffer.allocUnsafe(size + 1);
+      const finish = (err: Error | null, n: number) =>
+        close(fd, (closeErr) => {
+          const e = err ?? closeErr;
+          if (e) reject(e);
+          else resolve(buf.subarray(0, n));
+        });
+      const step = (off: number) =>
+        read(fd, buf, off, buf.length - off, off, (err, n) => {
+          if (err) finish(err, off);
+          else if (n === 0 || off + n === buf.length) finish(null, off + n);
+          else step(off + n);
+        });
+      step(0);
+    });
+  });
+}
+
+/** How many small files are read ahead of the one being written. */
+const ReadAheadFiles = 16;
+
+const isSmallFile = (c: Change | undefined): c is Extract<Change, { kind: 'add' }> =>
+  c !== undefined && c.kind === 'add' && c.st.isFile() && c.st.size <= BigInt(WholeFileBytes);
+
+/**
+ * Reads the next small files while earlier ones are written: one at a time, every file cost
+ * several thread-pool round trips (open, stat, read, close) spent idle, which dominated layers of
+ * many small files. A read not taken (a hard link's second path) is dropped; failures surface
+ * when taken.
+ */
+class SmallFileReadAhead {
+  private readonly reads = new Map<number, Promise<Buffer>>();
+  private next = 0;
+
+  constructor(
+    private readonly changes: readonly Change[],
+    private readonly signal: AbortSignal,
+  ) {}
+
+  advance(current: number): void {
+    this.reads.delete(current - 1);
+    for (; this.next < this.changes.length && this.next <= current + ReadAheadFiles; this.next++) {
+      const c = this.changes[this.next];
+      if (!isSmallFile(c)) continue;
+      const read = readSmallFile(c.host, Number(c.st.size), this.signal);
+      // Handled here so an abandoned read cannot become an unhandled rejection.
+      read.catch(() => undefined);
+      this.reads.set(this.next, read);
+    }
+  }
+
+  take(index: number): Promise<Buffer> | undefined {
+    const read = this.reads.get(index);
+    this.reads.delete(index);
+    return read;
+  }
+}
+
+async function addFile(
+  pack: Pack,
+  header: HeaderArg,
+  host: string,
+  signal: AbortSignal,
+  prefetched?: Promise<Buffer>,
+): Promise<void> {
+  const size = header.size ?? 0;
+  if (size <= WholeFileBytes) {
+    // A read stream per file (open, stat, reads, close, stream machinery) cost more than the bytes
+    // for layers of many small files.
+    const buf = await (prefetched ?? readSmallFile(host, size, signal));
+    if (buf.length < size) throw new Error(`${host} shrank while being archived`);
+    // The header promised st.size bytes; a file that grew meanwhile is cut to keep the archive valid.
+    await addEntry(pack, header, buf.length > size ? buf.subarray(0, size) : buf);
+    return;
+  }
   let done!: Promise<void>;
   const entry: Sink = await new Promise<Sink>((resolveEntry) => {
     done = new Promise<void>((resolve, reject) => {
@@ -126,7 +238,6 @@ async function addFile(pack: Pack, header: HeaderArg, host: string, signal: Abor
   });
   const stream = createReadStream(host, { signal });
   let written = 0;
-  const size = header.size ?? 0;
   try {
     for await (const chunk of stream) {
       const buf = chunk as Buffer;

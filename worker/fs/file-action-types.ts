@@ -48,8 +48,8 @@ export interface CopyOptions {
   /** A file replaces a directory in the way (and a directory a file), as a merge needs. */
   readonly alwaysReplaceExistingDestPaths?: boolean | undefined;
   /**
-   * ADD's archive handling: a source that is a tar (plain or compressed) is refused as not supported
-   * yet; anything else is copied as usual, as BuildKit does for non-archives.
+   * ADD's archive handling (unpack.ts): a source file that is a tar (plain, gzip, bzip2, xz or zstd,
+   * told by content) is extracted into dest; anything else is copied as usual.
    */
   readonly attemptUnpack?: boolean | undefined;
 }

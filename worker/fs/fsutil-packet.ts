@@ -1,6 +1,7 @@
 import { decodeMessage, encodeMessage } from '../../proto/codec.js';
 import { type FsStat, type Packet, type PacketStream, PacketType } from './fsutil-types.js';
 import { FileSyncProtocolError } from './fsutil-validator.js';
+import { decodePacketWire, encodePacketWire } from './fsutil-wire.js';
 
 /** fsutil.types.Packet ↔ Kiln's Packet; the only place that knows the protobuf field names. */
 
@@ -28,6 +29,11 @@ const PACKET = 'fsutil.types.Packet';
 const typeNames = ['PACKET_STAT', 'PACKET_REQ', 'PACKET_DATA', 'PACKET_FIN', 'PACKET_ERR'] as const;
 
 export function encodePacket(p: Packet): Uint8Array {
+  return encodePacketWire(p);
+}
+
+/** The schema-driven encoding, the reference the hand-written codec is tested against. */
+export function encodePacketSchema(p: Packet): Uint8Array {
   switch (p.type) {
     case PacketType.Stat:
       return encodeMessage(
@@ -50,6 +56,25 @@ export function encodePacket(p: Packet): Uint8Array {
 }
 
 export function decodePacket(bytes: Uint8Array): Packet {
+  const w = decodePacketWire(bytes);
+  switch (w.type) {
+    case PacketType.Stat:
+      return { type: PacketType.Stat, stat: w.stat };
+    case PacketType.Req:
+      return { type: PacketType.Req, id: w.id };
+    case PacketType.Data:
+      return { type: PacketType.Data, id: w.id, data: w.data };
+    case PacketType.Fin:
+      return { type: PacketType.Fin };
+    case PacketType.Err:
+      return { type: PacketType.Err, data: w.data };
+    default:
+      throw new FileSyncProtocolError(`unknown file sync packet type ${String(w.type)}`);
+  }
+}
+
+/** The schema-driven decoding, the reference the hand-written codec is tested against. */
+export function decodePacketSchema(bytes: Uint8Array): Packet {
   const w = decodeMessage<WirePacket>(PACKET, bytes, { longs: 'bigint' });
   const type =
     typeof w.type === 'string' ? typeNames.indexOf(w.type as (typeof typeNames)[number]) : (w.type ?? 0);

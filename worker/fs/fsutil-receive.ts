@@ -1,22 +1,27 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { type BigIntStats, constants as fsConstants } from 'node:fs';
 import {
-  type FileHandle,
-  lchown,
-  link,
-  lstat,
-  lutimes,
-  mkdir,
-  open,
-  readdir,
-  readlink,
-  realpath,
-  rename,
-  rm,
-  symlink,
-  unlink,
-} from 'node:fs/promises';
+  type BigIntStats,
+  closeSync,
+  fchmodSync,
+  fchownSync,
+  constants as fsConstants,
+  futimesSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { CanceledError, KilnError, throwIfAborted } from '../../proto/errors.js';
@@ -35,6 +40,7 @@ import {
   FileSyncRemoteError,
   WalkOrderValidator,
 } from './fsutil-validator.js';
+import { TimeSlice } from './time-slice.js';
 
 /**
  * fsutil's receiver (receive.go + diskwriter.go), written for snapshots that share hardlinked files
@@ -69,10 +75,19 @@ const MTIME_TOLERANCE_NS = 1000n;
 interface PendingFile {
   readonly rel: string;
   readonly stat: FsStat;
-  fh?: FileHandle;
-  tmp?: string;
+  /** Nothing was at the target when the stat arrived: the file is created in place (O_EXCL). */
+  readonly fresh: boolean;
+  fd?: number;
+  /** Where the bytes go: a temporary name renamed over the target, or the target itself. */
+  path?: string;
+  tmp?: boolean;
 }
 
+/**
+ * Everything here is synchronous syscalls in time slices (see TimeSlice): a small file costs a
+ * handful of syscalls, and awaiting each one through the threadpool made transfers of many small
+ * files latency-bound.
+ */
 export async function receiveDiffCopy(
   stream: PacketStream,
   destDir: string,
@@ -86,6 +101,7 @@ export async function receiveDiffCopy(
   const isRoot = process.getuid?.() === 0;
   const chown = opts.ownership === 'preserve' && isRoot;
   const differ = opts.differ ?? 'metadata';
+  const slice = new TimeSlice();
 
   const validator = new WalkOrderValidator();
   const seen = new Set<string>();
@@ -100,29 +116,42 @@ export async function receiveDiffCopy(
   let removed = 0;
 
   const abs = (rel: string) => path.join(dest, rel);
+  // Directories this transfer created (or found empty): their entries need no lstat, nothing is there.
+  const freshDirs = new Set<string>();
+  if (readdirSync(dest).length === 0) freshDirs.add('');
+  const parentOf = (rel: string) => {
+    const slash = rel.lastIndexOf('/');
+    return slash < 0 ? '' : rel.slice(0, slash);
+  };
 
-  const processStat = async (stat: FsStat, id: number) => {
+  /** Returns a REQ to send, if the file's content is needed. */
+  const processStat = async (stat: FsStat, id: number): Promise<boolean> => {
     const rel = stat.path;
     const kind = kindOfGoMode(stat.mode);
     validator.check(rel, kind === 'dir');
     seen.add(rel);
     const target = abs(rel);
-    const existing = await lstatOrUndefined(target);
+    const existing = freshDirs.has(parentOf(rel))
+      ? undefined
+      : lstatSync(target, { bigint: true, throwIfNoEntry: false });
 
     if (kind === 'dir') {
-      if (existing && !existing.isDirectory()) await unlink(target);
-      if (!existing?.isDirectory()) await mkdir(target, { mode: 0o700 });
+      if (existing && !existing.isDirectory()) unlinkSync(target);
+      if (!existing?.isDirectory()) {
+        mkdirSync(target, { mode: 0o700 });
+        freshDirs.add(rel);
+      }
       // Directories are never shared between snapshots, so fixing one up in place is safe.
-      const fh = await open(target, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NOFOLLOW);
+      const fd = openSync(target, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NOFOLLOW);
       try {
         // chown first: it clears setuid/setgid.
-        if (chown) await fh.chown(stat.uid, stat.gid);
-        await fh.chmod(unixPermFromGoMode(stat.mode));
+        if (chown) fchownSync(fd, stat.uid, stat.gid);
+        fchmodSync(fd, unixPermFromGoMode(stat.mode));
       } finally {
-        await fh.close();
+        closeSync(fd);
       }
       dirTimes.push({ rel, modTime: stat.modTime });
-      return;
+      return false;
     }
 
     if (kind === 'file' && stat.linkname !== '') {
@@ -134,76 +163,88 @@ export async function receiveDiffCopy(
         );
       }
       hardlinks.push({ rel, target: stat.linkname, stat });
-      return;
+      return false;
     }
 
     if (kind === 'file') {
       regularFiles.add(rel);
-      if (differ === 'metadata' && existing && sameFile(existing, stat, chown)) return;
-      pending.set(id, { rel, stat });
+      if (differ === 'metadata' && existing && sameFile(existing, stat, chown)) return false;
+      pending.set(id, { rel, stat, fresh: existing === undefined });
       filesRequested++;
-      await stream.send({ type: PacketType.Req, id });
-      return;
+      return true;
     }
 
     if (kind === 'symlink') {
       if (existing?.isSymbolicLink()) {
-        const current = await readlinkOrUndefined(target);
-        if (current === stat.linkname && sameOwner(existing, stat, chown)) return;
+        const current = readlinkOrUndefined(target);
+        if (current === stat.linkname && sameOwner(existing, stat, chown)) return false;
       }
       const tmp = tempName(target);
-      await symlink(stat.linkname, tmp);
+      symlinkSync(stat.linkname, tmp);
       try {
-        if (chown) await lchown(tmp, stat.uid, stat.gid);
+        if (chown) lchownSync(tmp, stat.uid, stat.gid);
         const secs = nsToSeconds(stat.modTime);
-        await lutimes(tmp, secs, secs);
-        await replaceWith(tmp, target, existing);
+        lutimesSync(tmp, secs, secs);
+        replaceWith(tmp, target, existing);
       } catch (err) {
-        await rm(tmp, { force: true });
+        rmSync(tmp, { force: true });
         throw err;
       }
-      return;
+      return false;
     }
 
     // Devices, fifos: Node cannot mknod, and only root may create devices anyway.
-    if (existing) {
-      await rm(target, { recursive: true, force: true });
-    }
+    if (existing) rmSync(target, { recursive: true, force: true });
     if (isRoot) await makeNode(target, stat, kind);
+    return false;
   };
 
-  const processData = async (id: number, data: Uint8Array) => {
+  const openPending = (f: PendingFile): number => {
+    const target = abs(f.rel);
+    const flags = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW;
+    if (f.fresh) {
+      // O_EXCL|O_NOFOLLOW: whatever appeared there since the stat is never written through.
+      try {
+        f.path = target;
+        f.tmp = false;
+        return (f.fd = openSync(target, flags, 0o600));
+      } catch (err) {
+        delete f.path;
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+    }
+    // An existing file may share its inode with an older snapshot: write a new one and rename it over.
+    f.path = tempName(target);
+    f.tmp = true;
+    return (f.fd = openSync(f.path, flags, 0o600));
+  };
+
+  const processData = (id: number, data: Uint8Array) => {
     const f = pending.get(id);
     if (!f) throw new FileSyncProtocolError(`data for unknown or finished file id ${id}`);
-    if (!f.fh) {
-      f.tmp = tempName(abs(f.rel));
-      f.fh = await open(
-        f.tmp,
-        fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW,
-        0o600,
-      );
-    }
+    const fd = f.fd ?? openPending(f);
     if (data.byteLength > 0) {
-      await f.fh.write(data);
+      let off = 0;
+      while (off < data.byteLength) off += writeSync(fd, data, off, data.byteLength - off);
       bytes += data.byteLength;
       opts.onProgress?.(bytes);
       return;
     }
     // Empty DATA = end of this file.
-    const fh = f.fh;
-    const tmp = f.tmp!;
     try {
-      if (chown) await fh.chown(f.stat.uid, f.stat.gid);
-      await fh.chmod(unixPermFromGoMode(f.stat.mode));
+      if (chown) fchownSync(fd, f.stat.uid, f.stat.gid);
+      fchmodSync(fd, unixPermFromGoMode(f.stat.mode));
       const secs = nsToSeconds(f.stat.modTime);
-      await fh.utimes(secs, secs);
+      futimesSync(fd, secs, secs);
     } finally {
-      await fh.close();
-      delete f.fh;
+      closeSync(fd);
+      delete f.fd;
     }
-    const target = abs(f.rel);
-    await replaceWith(tmp, target, await lstatOrUndefined(target));
-    delete f.tmp;
+    if (f.tmp) {
+      const target = abs(f.rel);
+      replaceWith(f.path!, target, lstatSync(target, { bigint: true, throwIfNoEntry: false }));
+    }
+    delete f.path;
     pending.delete(id);
   };
 
@@ -211,17 +252,20 @@ export async function receiveDiffCopy(
     for (const h of hardlinks) {
       const target = abs(h.rel);
       const source = abs(h.target);
-      const [existing, src] = await Promise.all([lstatOrUndefined(target), lstat(source, { bigint: true })]);
+      const existing = lstatSync(target, { bigint: true, throwIfNoEntry: false });
+      const src = lstatSync(source, { bigint: true });
       if (existing && existing.ino === src.ino && existing.dev === src.dev) continue;
       const tmp = tempName(target);
-      await link(source, tmp);
-      await replaceWith(tmp, target, existing);
+      linkSync(source, tmp);
+      replaceWith(tmp, target, existing);
+      await slice.maybePause();
     }
-    if (!opts.merge) removed = await removeUnseen(dest, '', seen, signal);
+    if (!opts.merge) removed = await removeUnseen(dest, '', seen, slice, signal);
     for (let i = dirTimes.length - 1; i >= 0; i--) {
       const d = dirTimes[i]!;
       const secs = nsToSeconds(d.modTime);
-      await lutimes(abs(d.rel), secs, secs);
+      lutimesSync(abs(d.rel), secs, secs);
+      await slice.maybePause();
     }
   };
 
@@ -236,11 +280,11 @@ export async function receiveDiffCopy(
             listingDone = true;
           } else {
             const id = index++;
-            await processStat(p.stat, id);
+            if (await processStat(p.stat, id)) await stream.send({ type: PacketType.Req, id });
           }
           break;
         case PacketType.Data:
-          await processData(p.id, p.data);
+          processData(p.id, p.data);
           break;
         case PacketType.Err:
           throw new FileSyncRemoteError(`error from sender: ${Buffer.from(p.data).toString()}`);
@@ -257,6 +301,8 @@ export async function receiveDiffCopy(
         await stream.send({ type: PacketType.Fin });
         finSent = true;
       }
+      // Queued packets arrive as resolved promises, which never let the event loop run.
+      await slice.maybePause();
     }
     throwIfAborted(signal);
     if (!finSent) throw new FileSyncRemoteError('sender closed the stream before the transfer finished');
@@ -266,8 +312,8 @@ export async function receiveDiffCopy(
   } catch (err) {
     const aborted = signal.aborted;
     for (const f of pending.values()) {
-      if (f.fh) await f.fh.close().catch(() => {});
-      if (f.tmp) await rm(f.tmp, { force: true }).catch(() => {});
+      if (f.fd !== undefined) closeSync(f.fd);
+      if (f.path !== undefined) rmSync(f.path, { force: true });
     }
     if (!(err instanceof FileSyncRemoteError) && !aborted) {
       const msg = err instanceof Error ? err.message : String(err);
@@ -295,17 +341,12 @@ function sameOwner(st: BigIntStats, stat: FsStat, chown: boolean): boolean {
   return !chown || (Number(st.uid) === stat.uid && Number(st.gid) === stat.gid);
 }
 
-async function lstatOrUndefined(p: string): Promise<BigIntStats | undefined> {
+function readlinkOrUndefined(p: string): string | undefined {
   try {
-    return await lstat(p, { bigint: true });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
+    return readlinkSync(p);
+  } catch {
+    return undefined;
   }
-}
-
-async function readlinkOrUndefined(p: string): Promise<string | undefined> {
-  return readlink(p).catch(() => undefined);
 }
 
 function tempName(target: string): string {
@@ -313,30 +354,30 @@ function tempName(target: string): string {
 }
 
 /** rename(2) replaces files and symlinks atomically; a directory in the way is removed first. */
-async function replaceWith(tmp: string, target: string, existing: BigIntStats | undefined): Promise<void> {
-  if (existing?.isDirectory()) await rm(target, { recursive: true, force: true });
-  await rename(tmp, target);
+function replaceWith(tmp: string, target: string, existing: BigIntStats | undefined): void {
+  if (existing?.isDirectory()) rmSync(target, { recursive: true, force: true });
+  renameSync(tmp, target);
 }
 
 async function removeUnseen(
   root: string,
   rel: string,
   seen: ReadonlySet<string>,
+  slice: TimeSlice,
   signal: AbortSignal,
 ): Promise<number> {
   let count = 0;
   const dir = rel === '' ? root : path.join(root, rel);
-  for (const name of await readdir(dir)) {
+  for (const ent of readdirSync(dir, { withFileTypes: true })) {
     throwIfAborted(signal);
-    const childRel = rel === '' ? name : `${rel}/${name}`;
-    const child = path.join(root, childRel);
+    const childRel = rel === '' ? ent.name : `${rel}/${ent.name}`;
     if (!seen.has(childRel)) {
-      await rm(child, { recursive: true, force: true });
+      rmSync(path.join(root, childRel), { recursive: true, force: true });
       count++;
-      continue;
+    } else if (ent.isDirectory()) {
+      count += await removeUnseen(root, childRel, seen, slice, signal);
     }
-    const st = await lstat(child);
-    if (st.isDirectory()) count += await removeUnseen(root, childRel, seen, signal);
+    await slice.maybePause();
   }
   return count;
 }

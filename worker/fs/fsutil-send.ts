@@ -1,12 +1,15 @@
-import { open } from 'node:fs/promises';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { CanceledError, throwIfAborted } from '../../proto/errors.js';
 import { type FsStat, fileCanRequestData, type PacketStream, PacketType } from './fsutil-types.js';
 import { FileSyncProtocolError, FileSyncRemoteError } from './fsutil-validator.js';
+import { TimeSlice } from './time-slice.js';
 import { type WalkOptions, walkDir } from './walk.js';
 
-/** fsutil's sender: 32 KiB DATA chunks, 4 concurrent file readers. */
+/**
+ * fsutil's sender: 32 KiB DATA chunks. Files are read with synchronous syscalls in time slices by a
+ * single reader (see TimeSlice): for small files the threadpool round trips, not the disk, were the cost.
+ */
 const CHUNK_SIZE = 32 * 1024;
-const FILE_SENDERS = 4;
 
 export interface SendOptions extends WalkOptions {
   /** Rewrites (or drops, by returning undefined) each stat before it is sent; buildctl zeroes uid/gid. */
@@ -60,25 +63,35 @@ export async function sendDiffCopy(
     }
   };
 
+  const slice = new TimeSlice();
+  const scratch = Buffer.allocUnsafe(CHUNK_SIZE);
+
   const sendFile = async (id: number, abs: string) => {
     // A file that vanished or cannot be opened is sent as empty, as fsutil does.
-    const fh = await open(abs, 'r').catch(() => undefined);
-    if (fh) {
+    let fd: number | undefined;
+    try {
+      fd = openSync(abs, 'r');
+    } catch {
+      fd = undefined;
+    }
+    if (fd !== undefined) {
       try {
         for (;;) {
           throwIfAborted(inner.signal);
-          const buf = Buffer.allocUnsafe(CHUNK_SIZE);
-          const { bytesRead } = await fh.read(buf, 0, CHUNK_SIZE, null);
-          if (bytesRead === 0) break;
-          await stream.send({ type: PacketType.Data, id, data: buf.subarray(0, bytesRead) });
-          bytes += bytesRead;
+          const n = readSync(fd, scratch, 0, CHUNK_SIZE, null);
+          if (n === 0) break;
+          // A copy: the packet may be held (queued) after send() returns.
+          await stream.send({ type: PacketType.Data, id, data: Buffer.from(scratch.subarray(0, n)) });
+          bytes += n;
           opts.onProgress?.(bytes);
+          await slice.maybePause();
         }
       } finally {
-        await fh.close();
+        closeSync(fd);
       }
     }
     await stream.send({ type: PacketType.Data, id, data: new Uint8Array(0) });
+    await slice.maybePause();
   };
 
   const fileWorker = async () => {
@@ -139,8 +152,7 @@ export async function sendDiffCopy(
 
   inner.signal.addEventListener('abort', wakeAll, { once: true });
   try {
-    const workers = Array.from({ length: FILE_SENDERS }, fileWorker);
-    const results = await Promise.allSettled([walkTask(), recvTask(), ...workers]);
+    const results = await Promise.allSettled([walkTask(), recvTask(), fileWorker()]);
     if (inner.signal.aborted) {
       const reason: unknown = inner.signal.reason;
       throw reason instanceof Error ? reason : new CanceledError(`file sync canceled: ${String(reason)}`);

@@ -1,9 +1,10 @@
-import type { BigIntStats } from 'node:fs';
-import { lstat, readdir, readlink, realpath } from 'node:fs/promises';
+import { type BigIntStats, lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { lstat, readlink, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgumentError, throwIfAborted } from '../../proto/errors.js';
 import { type FsStat, GoMode, goModeFromUnix } from './fsutil-types.js';
 import { PatternMatcher } from './patternmatcher.js';
+import { TimeSlice } from './time-slice.js';
 
 /**
  * The file-sync sender's walk (fsutil walker.go + followlinks.go): depth-first pre-order with
@@ -62,21 +63,20 @@ export async function* walkDir(
   // Ancestors not yet emitted because they themselves did not match; sent just before a child.
   const stack: PendingDir[] = [];
 
+  // Synchronous syscalls in time slices: one threadpool round trip per entry made walks latency-bound.
+  const slice = new TimeSlice();
+
   async function* visit(rel: string, abs: string): AsyncGenerator<WalkEntry> {
-    const names = await readdir(abs);
+    const names = readdirSync(abs);
     names.sort(compareNames);
     for (const name of names) {
       throwIfAborted(signal);
+      if (slice.due()) await slice.pause();
       const childRel = rel === '' ? name : `${rel}/${name}`;
       const childAbs = path.join(abs, name);
-      let st: BigIntStats;
-      try {
-        st = await lstat(childAbs, { bigint: true });
-      } catch (err) {
-        // Removed while walking: the sender describes what it saw.
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        throw err;
-      }
+      // Removed while walking: the sender describes what it saw.
+      const st = lstatSync(childAbs, { bigint: true, throwIfNoEntry: false });
+      if (st === undefined) continue;
       const isDir = st.isDirectory();
       let emit = true;
       let descend = isDir;
@@ -92,10 +92,10 @@ export async function* walkDir(
         for (const p of stack) {
           if (!p.emitted) {
             p.emitted = true;
-            yield { stat: await makeStat(p.rel, p.abs, p.st, seenInodes), absPath: p.abs };
+            yield { stat: makeStat(p.rel, p.abs, p.st, seenInodes), absPath: p.abs };
           }
         }
-        yield { stat: await makeStat(childRel, childAbs, st, seenInodes), absPath: childAbs };
+        yield { stat: makeStat(childRel, childAbs, st, seenInodes), absPath: childAbs };
       }
       if (descend) {
         stack.push({ rel: childRel, abs: childAbs, st, emitted: emit });
@@ -111,12 +111,7 @@ export async function* walkDir(
   yield* visit('', root);
 }
 
-async function makeStat(
-  rel: string,
-  abs: string,
-  st: BigIntStats,
-  seen: Map<string, string>,
-): Promise<FsStat> {
+function makeStat(rel: string, abs: string, st: BigIntStats, seen: Map<string, string>): FsStat {
   const mode = goModeFromUnix(Number(st.mode));
   const stat: FsStat = {
     path: rel,
@@ -130,7 +125,7 @@ async function makeStat(
     devminor: 0n,
     xattrs: new Map(),
   };
-  if (st.isSymbolicLink()) stat.linkname = await readlink(abs);
+  if (st.isSymbolicLink()) stat.linkname = readlinkSync(abs);
   if (mode & GoMode.Device) {
     const rdev = st.rdev;
     stat.devmajor = ((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn);

@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { access, lstat, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { lstatSync, readdirSync } from 'node:fs';
+import { access, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { KilnError, NotFoundError } from '../../proto/errors.js';
+import { TimeSlice } from '../fs/time-slice.js';
 import type { MutableSnapshot, SnapshotInfo, Snapshotter } from './types.js';
 
 /**
@@ -87,12 +89,15 @@ class NativeSnapshotter implements Snapshotter {
   async usage(id: string): Promise<number> {
     const root = path.join(this.entryDir(id), 'fs');
     let total = 0;
+    // Synchronous syscalls in time slices: one threadpool round trip per file made this slow.
+    const slice = new TimeSlice();
     const walk = async (p: string): Promise<void> => {
-      const st = await lstat(p, { bigint: true });
+      if (slice.due()) await slice.pause();
+      const st = lstatSync(p, { bigint: true });
       const bytes = Number(st.blocks) * 512;
       total += st.isDirectory() || st.nlink <= 1n ? bytes : bytes / Number(st.nlink);
       if (st.isDirectory()) {
-        for (const name of await readdir(p)) await walk(path.join(p, name));
+        for (const name of readdirSync(p)) await walk(path.join(p, name));
       }
     };
     try {

@@ -33,7 +33,7 @@ export function imageKey(ref: string, platform: Platform): string {
 }
 
 export function needsImage(ds: StageState): boolean {
-  return !ds.base && ds.stage.baseName.toLowerCase() !== emptyImageName;
+  return !ds.base && !ds.namedContext && ds.stage.baseName.toLowerCase() !== emptyImageName;
 }
 
 /** ResolveImageConfig once per distinct (image, platform) the build needs, all at once. */

@@ -22,7 +22,7 @@ import type { ParseResult } from '../parser/ast.js';
 import { goQuoteList } from '../parser/go-quote.js';
 import { parseDockerfile } from '../parser/parser.js';
 import { type EnvGetter, ShellLex } from '../shell/lex.js';
-import { formatGoDuration, goList } from './go-format.js';
+import { goList, goPortMap, goQuotedHealthcheck } from './go-format.js';
 import {
   addEnv,
   cloneImage,
@@ -41,7 +41,10 @@ import {
   type ResolvedImage,
   resolveImages,
 } from './base-images.js';
+import { checkAddChecksum, remoteAddSource } from './add-sources.js';
 import { dispatchRun } from './dispatch-run.js';
+import { didYouMeanArg } from '../linter/suggest-arg.js';
+import type { SourceRecorder } from '../source-map.js';
 import {
   type DispatchContext,
   emptyImageName,
@@ -55,9 +58,21 @@ import {
   withShell,
 } from './dispatch-state.js';
 import { mountFrom, parseCsvRecord, type RunMount } from './run-mounts.js';
+import {
+  type ContextExcludesLoader,
+  type LoadedNamedContext,
+  loadedKey,
+  loadNamedContexts,
+  lowerNamedContext,
+} from './named-context-states.js';
+import { findNamedContext, type NamedContext, type NamedContexts } from './named-contexts.js';
+import { newOutlineCapture, type OutlineData, outlineOf } from './outline.js';
+import type { OutlineArgInfo } from './dispatch-state.js';
 
 export { UnsupportedInstructionError } from './dispatch-state.js';
 export type { ImageConfigResolver, ImageResolveMode, ResolvedImage } from './base-images.js';
+export type { ContextExcludesLoader } from './named-context-states.js';
+export type { OutlineData } from './outline.js';
 
 export interface ConvertOptions {
   /** Dockerfile name used in errors (`Dockerfile:4: …`). */
@@ -81,6 +96,14 @@ export interface ConvertOptions {
   readonly networkMode?: NetworkMode;
   /** opt `hostname`. */
   readonly hostname?: string;
+  /** Collects which lines made which op, for the Definition's source map (error locations). */
+  readonly sourceRecorder?: SourceRecorder;
+  /** opt `add-hosts`. */
+  readonly extraHosts?: readonly { readonly host: string; readonly ip: string }[];
+  /** `context:<name>=…` opts. */
+  readonly namedContexts?: NamedContexts;
+  /** Reads the ignore file of a `local:` named context. */
+  readonly loadContextExcludes?: ContextExcludesLoader;
 }
 
 export interface ConvertResult {
@@ -88,6 +111,8 @@ export interface ConvertResult {
   readonly image: ImageConfig;
   /** Context paths COPY/ADD read (followPaths of the context local); undefined = whole context. */
   readonly contextPaths: readonly string[] | undefined;
+  /** What the `frontend.outline` subrequest reports for the target. */
+  readonly outline: OutlineData;
 }
 
 /**
@@ -101,10 +126,13 @@ export async function convertDockerfile(
   signal: AbortSignal = new AbortController().signal,
 ): Promise<ConvertResult> {
   const plan = planStages(ast, opts);
-  const images = await resolveImages(plan.all, plan.reachable, opts, signal);
+  const [images, contexts] = await Promise.all([
+    resolveImages(plan.all, plan.reachable, opts, signal),
+    loadNamedContexts(plan.all, plan.reachable, opts, signal),
+  ]);
   // The context local depends on the paths COPY/ADD use, which are only known after dispatch (BuildKit
   // patches a mutable output in); dispatching twice keeps every State immutable.
-  const probe = dispatchAll(planStages(ast, opts), opts, State.scratch(), images);
+  const probe = dispatchAll(planStages(ast, opts), opts, State.scratch(), images, contexts);
   const contextPaths = normalizeContextPaths(probe.ctxPaths);
   const context = local(opts.contextName ?? 'context', {
     ...(opts.sessionId ? { sessionId: opts.sessionId } : {}),
@@ -113,8 +141,8 @@ export async function convertDockerfile(
     sharedKeyHint: opts.contextName ?? 'context',
     customName: '[internal] load build context',
   });
-  const result = dispatchAll(planStages(ast, opts), opts, context, images);
-  return { state: result.state, image: result.image, contextPaths };
+  const result = dispatchAll(planStages(ast, opts), opts, context, images, contexts);
+  return { state: result.state, image: result.image, contextPaths, outline: result.outline };
 }
 
 function normalizeContextPaths(paths: ReadonlySet<string>): string[] | undefined {
@@ -176,12 +204,25 @@ function planStages(ast: ParseResult, opts: ConvertOptions): Plan {
   const buildArgs = opts.buildArgs ?? {};
 
   let globalArgs = defaultArgs(platform);
+  const globalArgInfo = new Map<string, OutlineArgInfo>();
   for (const cmd of metaArgs) {
     for (const kv of cmd.args) {
       let value: string | undefined;
+      let deps = new Set<string>();
+      if (kv.value !== undefined) {
+        const r = expandWithMatches(shlex, kv.value, getterOf(globalArgs), cmd.location);
+        value = r.result;
+        deps = r.matched;
+      }
       if (Object.hasOwn(buildArgs, kv.key)) value = buildArgs[kv.key];
-      else if (kv.value !== undefined) value = expand(shlex, kv.value, getterOf(globalArgs), cmd.location);
       if (value !== undefined) globalArgs = new Map([...globalArgs, [kv.key, value]]);
+      globalArgInfo.set(kv.key, {
+        key: kv.key,
+        value,
+        description: kv.docComment,
+        location: cmd.location,
+        deps,
+      });
     }
   }
   const globalEnv = getterOf(globalArgs);
@@ -218,9 +259,12 @@ function planStages(ast: ParseResult, opts: ConvertOptions): Plan {
       (opts.noCache.length === 0 || opts.noCache.includes(stage.name)),
     buildArgs: [],
     ctxPaths: new Set(),
+    namedContext: undefined,
+    outline: newOutlineCapture(globalArgInfo),
   });
   stages.forEach((stage, index) => {
-    const baseName = expand(shlex, stage.baseName, globalEnv, stage.location);
+    const fromExpansion = expandWithMatches(shlex, stage.baseName, globalEnv, stage.location);
+    const baseName = fromExpansion.result;
     if (baseName === '') {
       throw new InvalidArgumentError(`base name (${stage.baseName}) should not be blank`, {
         location: stage.location,
@@ -230,17 +274,20 @@ function planStages(ast: ParseResult, opts: ConvertOptions): Plan {
     if (stage.platform !== '') {
       const text = expand(shlex, stage.platform, globalEnv, stage.location);
       if (text === '') {
-        throw new InvalidArgumentError(`empty platform value from expression ${stage.platform}`, {
-          location: stage.location,
-        });
+        throw new InvalidArgumentError(
+          `empty platform value from expression ${stage.platform}${didYouMeanArg(shlex, stage.platform, globalArgs)}`,
+          { location: stage.location },
+        );
       }
       stagePlatform = parsePlatformText(text, stage.location);
     }
     const ds = newState({ ...stage, baseName }, index, false, stagePlatform);
+    for (const k of fromExpansion.matched) if (globalArgInfo.has(k)) ds.outline.usedArgs.add(k);
+    applyNamedContext(ds, stage.name, stage.name !== '', byName, opts.namedContexts);
     if (ds.base) ds.platform = ds.base.platform;
     ds.cmdTotal =
-      (baseName !== emptyImageName && !ds.base ? 1 : 0) +
-      stage.commands.filter(
+      (baseName !== emptyImageName && !ds.base && !ds.namedContext ? 1 : 0) +
+      ds.commands.filter(
         (c) => c.kind === 'add' || c.kind === 'copy' || c.kind === 'run' || c.kind === 'workdir',
       ).length;
     all.push(ds);
@@ -251,6 +298,8 @@ function planStages(ast: ParseResult, opts: ConvertOptions): Plan {
   const sourceFor = (from: string, cmd: Command): StageState => {
     const named = byName.get(from.toLowerCase());
     if (named) return named;
+    const nc = findNamedContext(opts.namedContexts, from, platform);
+    if (nc?.source.kind === 'target') return contextTarget(nc, byName);
     let ext = external.get(from);
     if (!ext) {
       // BuildKit registers an image used by --from as an extra, nameless stage.
@@ -264,6 +313,7 @@ function planStages(ast: ParseResult, opts: ConvertOptions): Plan {
         docComment: '',
       };
       ext = newState(stage, all.length, true, platform);
+      ext.namedContext = nc;
       external.set(from, ext);
       all.push(ext);
     }
@@ -337,6 +387,58 @@ function planStages(ast: ParseResult, opts: ConvertOptions): Plan {
   return { all, byName, target, reachable, shlex, globalEnv, platform, link: linkCommand };
 }
 
+function expandWithMatches(
+  shlex: ShellLex,
+  word: string,
+  env: EnvGetter,
+  location: SourceLocation,
+): { result: string; matched: Set<string> } {
+  try {
+    const r = shlex.processWordWithMatches(word, env);
+    return { result: r.result, matched: r.matched };
+  } catch (err) {
+    throw new InvalidArgumentError(messageOf(err), { cause: err, location });
+  }
+}
+
+/** The stage a `target:<stage>` named context points at. */
+function contextTarget(nc: NamedContext, byName: ReadonlyMap<string, StageState>): StageState {
+  const stage = nc.source.kind === 'target' ? nc.source.stage : '';
+  const found = byName.get(stage);
+  if (!found) {
+    throw new InvalidArgumentError(
+      `named context ${nc.key}: target stage ${JSON.stringify(stage)} could not be found (it must be defined before it is used)`,
+    );
+  }
+  return found;
+}
+
+/**
+ * A named context replaces a whole stage of that name, or the base of a stage whose FROM is no stage
+ * (toDispatchState in dockerfile2llb).
+ */
+function applyNamedContext(
+  ds: StageState,
+  stageName: string,
+  named: boolean,
+  byName: ReadonlyMap<string, StageState>,
+  contexts: NamedContexts | undefined,
+): void {
+  let nc = named ? findNamedContext(contexts, stageName, ds.platform) : undefined;
+  if (nc) {
+    ds.commands = [];
+  } else if (!ds.base && ds.stage.baseName.toLowerCase() !== emptyImageName) {
+    nc = findNamedContext(contexts, ds.stage.baseName, ds.platform);
+  }
+  if (!nc) return;
+  if (nc.source.kind === 'target') {
+    ds.base = contextTarget(nc, byName);
+    return;
+  }
+  ds.base = undefined;
+  ds.namedContext = nc;
+}
+
 /** Parses ONBUILD expressions into commands run before the stage's own (initOnBuildTriggers). */
 function addTriggers(
   ds: StageState,
@@ -376,7 +478,8 @@ function dispatchAll(
   opts: ConvertOptions,
   buildContext: State,
   images: ReadonlyMap<string, ResolvedImage>,
-): { state: State; image: ImageConfig; ctxPaths: Set<string> } {
+  contexts: ReadonlyMap<string, LoadedNamedContext>,
+): { state: State; image: ImageConfig; ctxPaths: Set<string>; outline: OutlineData } {
   const { all, target, reachable, shlex, globalEnv, platform } = plan;
   const buildArgs = opts.buildArgs ?? {};
   const ctx: DispatchContext = {
@@ -388,9 +491,16 @@ function dispatchAll(
     file: opts.file,
     proxyEnv: proxyEnvFromBuildArgs(buildArgs),
     cacheIdNamespace: buildArgs.BUILDKIT_CACHE_MOUNT_NS ?? '',
+    extraHosts: opts.extraHosts ?? [],
   };
 
   // Base images first: their FROM is numbered 1 in the stage (resolveBaseImage runs before dispatch).
+  for (const ds of all) {
+    if (!reachable.has(ds) || !ds.namedContext) continue;
+    const loaded = contexts.get(loadedKey(ds));
+    if (!loaded) throw new InvalidArgumentError(`named context ${ds.namedContext.key} was not loaded`);
+    lowerNamedContext(ds, loaded, opts);
+  }
   for (const ds of all) {
     if (!reachable.has(ds) || !needsImage(ds)) continue;
     const resolved = images.get(imageKey(ds.stage.baseName, ds.platform));
@@ -401,6 +511,7 @@ function dispatchAll(
       );
     }
     lowerBaseImage(ds, resolved, opts);
+    opts.sourceRecorder?.step(State.scratch(), ds.state, ds.stage.location);
     if (!ds.unregistered) addTriggers(ds, ds.image.config.OnBuild ?? [], opts.file, plan.link);
   }
 
@@ -411,8 +522,7 @@ function dispatchAll(
     if (ds.base) {
       ds.state = ds.base.state;
       ds.image = cloneImage(ds.base.image);
-      ds.buildArgs = [...ds.base.buildArgs];
-    } else if (ds.stage.baseName.toLowerCase() === emptyImageName) {
+    } else if (!ds.namedContext && ds.stage.baseName.toLowerCase() === emptyImageName) {
       ds.state = State.scratch().platform(ds.platform);
       ds.image = emptyImage(ds.platform);
     }
@@ -435,7 +545,9 @@ function dispatchAll(
     }
     for (const cmd of ds.commands) {
       ds.cmdIsOnBuild = ds.onBuild.has(cmd);
+      const before = ds.state;
       dispatch(ds, cmd, ctx);
+      opts.sourceRecorder?.step(before, ds.state, cmd.location);
     }
     for (const p of ds.ctxPaths) ctxPaths.add(p);
   }
@@ -453,7 +565,7 @@ function dispatchAll(
     if (platform.variant) image.variant = platform.variant;
     else if (!sameOsArch) delete image.variant;
   }
-  return { state: target.state, image, ctxPaths };
+  return { state: target.state, image, ctxPaths, outline: outlineOf(target) };
 }
 
 function defaultArgs(p: Platform): Map<string, string> {
@@ -504,9 +616,9 @@ function dispatch(ds: StageState, cmd: Command, ctx: DispatchContext): void {
   switch (cmd.kind) {
     case 'env': {
       const parts: string[] = [];
-      for (const kv of cmd.env) {
-        const key = x(kv.key);
-        const value = x(kv.value);
+      // Every word expands against the env before the instruction: `ENV a=1 b=$a` reads the old a.
+      const pairs = cmd.env.map((kv) => [x(kv.key), x(kv.value)] as const);
+      for (const [key, value] of pairs) {
         parts.push(`${key}=${value}`);
         ds.state = ds.state.addEnv(key, value);
         img.config.Env = addEnv(img.config.Env, key, value);
@@ -578,7 +690,7 @@ function dispatch(ds: StageState, cmd: Command, ctx: DispatchContext): void {
       }
       img.config.ExposedPorts = { ...(img.config.ExposedPorts ?? {}) };
       for (const p of ports) img.config.ExposedPorts[p] = {};
-      commitToHistory(img, `EXPOSE ${goList(ports)}`, false, false);
+      commitToHistory(img, `EXPOSE ${goPortMap(ports)}`, false, false);
       return;
     }
     case 'volume': {
@@ -617,10 +729,7 @@ function dispatch(ds: StageState, cmd: Command, ctx: DispatchContext): void {
         ...(h.startInterval ? { StartInterval: h.startInterval } : {}),
         ...(h.retries ? { Retries: h.retries } : {}),
       };
-      const text =
-        `{Test:${goList(h.test)} Interval:${formatGoDuration(h.interval)} Timeout:${formatGoDuration(h.timeout)} ` +
-        `StartPeriod:${formatGoDuration(h.startPeriod)} StartInterval:${formatGoDuration(h.startInterval)} Retries:${h.retries}}`;
-      commitToHistory(img, `HEALTHCHECK ${text}`, false, false);
+      commitToHistory(img, `HEALTHCHECK ${goQuotedHealthcheck(h)}`, false, false);
       return;
     }
     case 'onbuild':
@@ -649,8 +758,24 @@ function dispatchArg(ds: StageState, cmd: CommandOf<'arg'>, ctx: DispatchContext
     if (hasValue) value = ctx.buildArgs[arg.key];
     else if (arg.value !== undefined) value = expand(ctx.shlex, arg.value, stateEnv(ds), cmd.location);
     if (value !== undefined) ds.state = ds.state.addEnv(arg.key, value);
+    // A re-declared global ARG keeps the global's outline entry (skipArgInfo in dispatchArg).
+    const inherited = arg.value === undefined && !hasValue && ctx.globalEnv(arg.key) !== undefined;
+    if (!inherited) {
+      ds.outline.allArgs.set(arg.key, {
+        key: arg.key,
+        value,
+        description: arg.docComment,
+        location: cmd.location,
+        deps: new Set(),
+      });
+    }
+    ds.outline.usedArgs.add(arg.key);
     ds.buildArgs.push({ key: arg.key, value, docComment: arg.docComment });
-    parts.push(value === undefined ? arg.key : `${arg.key}=${value}`);
+    // BuildKit v0.11 records the ARG as written (its default expanded), not the value a build-arg
+    // gave it.
+    const written =
+      arg.value === undefined ? undefined : expand(ctx.shlex, arg.value, stateEnv(ds), cmd.location);
+    parts.push(written === undefined ? arg.key : `${arg.key}=${written}`);
   }
   commitToHistory(ds.image, `ARG ${parts.join(' ')}`, false, false);
 }
@@ -733,17 +858,10 @@ function dispatchCopy(ds: StageState, cmd: CommandOf<'copy'> | CommandOf<'add'>,
     );
   }
   const source = fromStage ? fromStage.state : ctx.buildContext;
+  const checksum = isAdd ? x(cmd.checksum) : '';
   if (isAdd) {
-    if (cmd.checksum)
-      throw new UnsupportedInstructionError('ADD --checksum is not supported yet', cmd.location);
-    for (const src of sourcePaths) {
-      if (/^(https?|git):\/\//.test(src) || src.startsWith('git@')) {
-        throw new UnsupportedInstructionError(
-          `ADD ${src}: remote sources are not supported yet`,
-          cmd.location,
-        );
-      }
-    }
+    const bad = checkAddChecksum(checksum, sourcePaths);
+    if (bad !== undefined) throw new InvalidArgumentError(bad, { location: cmd.location });
   }
 
   const dir = ds.state.getDir();
@@ -756,10 +874,9 @@ function dispatchCopy(ds: StageState, cmd: CommandOf<'copy'> | CommandOf<'add'>,
     ...(excludes.length ? { excludePatterns: excludes } : {}),
   };
 
+  // BuildKit v0.11 records only the sources and destination, without --chown/--chmod.
   let history = keyword;
   if (parents) history += ' --parents';
-  if (chown) history += ` --chown=${chown}`;
-  if (chmod) history += ` --chmod=${chmod}`;
 
   const name = commandName(ds, cmd, ctx);
   const pgName = prefixCommand(ds, name);
@@ -770,6 +887,13 @@ function dispatchCopy(ds: StageState, cmd: CommandOf<'copy'> | CommandOf<'add'>,
   };
   for (const raw of sourcePaths) {
     history += ` ${raw}`;
+    const remote = isAdd
+      ? remoteAddSource(raw, { op: opOptions(ds, pgName), checksum, keepGitDir: cmd.keepGitDir === true })
+      : undefined;
+    if (remote) {
+      add(remote.state, remote.path, { ...common, createDestPath: true });
+      continue;
+    }
     let src = raw;
     let include: string[] | undefined;
     let required: string[] | undefined;

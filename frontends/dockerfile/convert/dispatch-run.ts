@@ -95,7 +95,13 @@ export function dispatchRun(ds: StageState, cmd: CommandOf<'run'>, ctx: Dispatch
     } catch (err) {
       return fail(messageOf(err), err);
     }
-    mounts.push(lowerMount(ds, m, sources[i], ctx, fail));
+    const mount = lowerMount(ds, m, sources[i], ctx, fail);
+    if (mount.type === 'secret' || mount.type === 'ssh') {
+      const seen = mount.type === 'secret' ? ds.outline.secrets : ds.outline.ssh;
+      const id = mount.type === 'ssh' && mount.id === '' ? 'default' : mount.id;
+      if (!seen.has(id)) seen.set(id, { required: m.required, location: cmd.location });
+    }
+    mounts.push(mount);
   });
 
   const network = networkModes[cmd.network];
@@ -119,6 +125,7 @@ export function dispatchRun(ds: StageState, cmd: CommandOf<'run'>, ctx: Dispatch
     ...(network ? { network } : {}),
     ...(cmd.security === 'insecure' ? { security: 'insecure' as const } : {}),
     ...(ctx.proxyEnv ? { proxyEnv: ctx.proxyEnv } : {}),
+    ...(ctx.extraHosts.length > 0 ? { extraHosts: ctx.extraHosts } : {}),
     ...opOptions(ds, name, { description: { 'com.docker.dockerfile.v1.command': cmd.original.trim() } }),
   });
   ds.state = exec.root();

@@ -6,6 +6,7 @@ import { InvalidArgumentError, type SourceLocation, UnimplementedError } from '.
 import type { Command, KeyValueOptional, Stage } from '../instructions/commands.js';
 import type { EnvGetter, ShellLex } from '../shell/lex.js';
 import type { ImageConfig } from './image-config.js';
+import type { NamedContext } from './named-contexts.js';
 
 // What dispatching a stage works on (BuildKit's dispatchState / dispatchOpt), shared by the phases.
 
@@ -43,6 +44,30 @@ export interface StageState {
   ignoreCache: boolean;
   buildArgs: KeyValueOptional[];
   readonly ctxPaths: Set<string>;
+  /** A named context (`--opt context:<name>=…`) that replaces the stage's base or the stage itself. */
+  namedContext: NamedContext | undefined;
+  /** What the outline subrequest reports (dockerfile2llb/outline.go). */
+  readonly outline: OutlineCapture;
+}
+
+/** Where a declared ARG comes from, for the outline subrequest. */
+export interface OutlineArgInfo {
+  readonly key: string;
+  readonly value: string | undefined;
+  readonly description: string;
+  readonly location: SourceLocation & { readonly endLine?: number };
+  /** ARGs its default refers to. */
+  readonly deps: ReadonlySet<string>;
+}
+
+export interface OutlineCapture {
+  readonly allArgs: Map<string, OutlineArgInfo>;
+  readonly usedArgs: Set<string>;
+  readonly secrets: Map<
+    string,
+    { required: boolean; location: SourceLocation & { readonly endLine?: number } }
+  >;
+  readonly ssh: Map<string, { required: boolean; location: SourceLocation & { readonly endLine?: number } }>;
 }
 
 export interface DispatchContext {
@@ -55,6 +80,8 @@ export interface DispatchContext {
   readonly proxyEnv: RunOptions['proxyEnv'];
   /** build-arg BUILDKIT_CACHE_MOUNT_NS: prefix of cache mount ids. */
   readonly cacheIdNamespace: string;
+  /** opt `add-hosts`: extra /etc/hosts entries of every RUN. */
+  readonly extraHosts: readonly { readonly host: string; readonly ip: string }[];
 }
 
 export function messageOf(err: unknown): string {

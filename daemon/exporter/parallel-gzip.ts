@@ -1,0 +1,102 @@
+import { constants, crc32, deflateRaw } from 'node:zlib';
+import os from 'node:os';
+
+export interface ParallelGzipOptions {
+  /** zlib level 0-9. */
+  readonly level: number;
+  /** Uncompressed bytes per independently compressed block (default 1 MiB). */
+  readonly blockSize?: number;
+  /** Blocks compressed at once on the libuv pool (default: the CPU count, at least 2). */
+  readonly concurrency?: number;
+}
+
+/** The deflate window: each block may refer this far back into the previous one. */
+const WINDOW = 32 * 1024;
+
+/** Fixed gzip header: no name, mtime 0, OS unix: the bytes depend on the input alone. */
+const HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0x03]);
+
+/**
+ * gzip of `source` in one member, compressed block by block in parallel (as pigz does): every block
+ * is a raw deflate primed with the previous block's last 32 KiB as dictionary and ended by a sync
+ * flush (the last one by a finish), so the concatenation is one valid deflate stream and compresses
+ * about as well as a single stream. A single zlib stream is one thread; large layers were bound by it.
+ * Deterministic for a given level and block size.
+ */
+export async function* parallelGzip(
+  source: AsyncIterable<Uint8Array>,
+  opts: ParallelGzipOptions,
+  signal: AbortSignal,
+): AsyncGenerator<Uint8Array> {
+  signal.throwIfAborted();
+  const blockSize = Math.max(WINDOW, opts.blockSize ?? 1024 * 1024);
+  const limit = Math.max(1, opts.concurrency ?? Math.max(2, os.availableParallelism()));
+  const inflight: Promise<Buffer>[] = [];
+  let crc = 0;
+  let total = 0;
+  let previous: Buffer | undefined;
+  // Input not yet made into a block; a block is cut only once more input follows it, so the last
+  // block (the one that finishes the stream) is known when the source ends.
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+
+  const dispatch = (block: Buffer, last: boolean): void => {
+    crc = crc32(block, crc);
+    total += block.byteLength;
+    inflight.push(compressBlock(block, previous, opts.level, last));
+    previous = block;
+  };
+  // Settled failures of blocks not awaited yet must not surface as unhandled rejections.
+  const settleAll = async () => {
+    await Promise.allSettled(inflight);
+  };
+
+  try {
+    yield HEADER;
+    for await (const chunk of source) {
+      signal.throwIfAborted();
+      if (chunk.byteLength === 0) continue;
+      pending.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      pendingBytes += chunk.byteLength;
+      while (pendingBytes > blockSize) {
+        const all = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
+        dispatch(all.subarray(0, blockSize), false);
+        pending = [all.subarray(blockSize)];
+        pendingBytes -= blockSize;
+        while (inflight.length >= limit) yield await (inflight.shift() as Promise<Buffer>);
+      }
+    }
+    dispatch(Buffer.concat(pending, pendingBytes), true);
+    pending = [];
+    while (inflight.length > 0) yield await (inflight.shift() as Promise<Buffer>);
+    signal.throwIfAborted();
+    const trailer = Buffer.alloc(8);
+    trailer.writeUInt32LE(crc >>> 0, 0);
+    trailer.writeUInt32LE(total % 2 ** 32, 4);
+    yield trailer;
+  } finally {
+    await settleAll();
+  }
+}
+
+function compressBlock(
+  block: Buffer,
+  previous: Buffer | undefined,
+  level: number,
+  last: boolean,
+): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    deflateRaw(
+      block,
+      {
+        level,
+        ...(previous === undefined
+          ? {}
+          : { dictionary: previous.subarray(Math.max(0, previous.length - WINDOW)) }),
+        finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
+        chunkSize: 256 * 1024,
+      },
+      (err, out) => (err ? reject(err) : resolve(out)),
+    );
+  });
+}

@@ -1,0 +1,79 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { parallelGzip } from '../../daemon/exporter/parallel-gzip.js';
+
+async function gz(
+  data: Buffer,
+  chunk: number,
+  opts: { level: number; blockSize?: number; concurrency?: number },
+  signal = AbortSignal.timeout(30_000),
+): Promise<Buffer> {
+  const src = async function* () {
+    for (let off = 0; off < data.length; off += chunk) yield data.subarray(off, off + chunk);
+  };
+  const out: Uint8Array[] = [];
+  for await (const c of parallelGzip(src(), opts, signal)) out.push(c);
+  return Buffer.concat(out);
+}
+
+/** Text-like bytes: compressible, with matches that cross block boundaries. */
+function texty(n: number): Buffer {
+  const words = ['layer', 'kiln', 'tar', 'blob', 'digest', 'sha256', 'export', '\n', ' '];
+  const parts: string[] = [];
+  let len = 0;
+  let x = 7;
+  while (len < n) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    const w = words[x % words.length] as string;
+    parts.push(w);
+    len += w.length;
+  }
+  return Buffer.from(parts.join('')).subarray(0, n);
+}
+
+describe('parallelGzip', () => {
+  const block = 64 * 1024;
+  it.each([0, 1, block - 1, block, block + 1, 5 * block + 17])(
+    'round-trips %i bytes through gunzip (crc and size checked)',
+    async (n) => {
+      const data = Buffer.concat([texty(n >> 1), randomBytes(n - (n >> 1))]);
+      const out = await gz(data, 10_000, { level: 6, blockSize: block, concurrency: 3 });
+      expect(gunzipSync(out).equals(data)).toBe(true);
+    },
+  );
+
+  it('is read by gzip(1) and compresses about as well as one zlib stream', async () => {
+    const data = texty(3 * 1024 * 1024);
+    const out = await gz(data, 65_536, { level: 6, blockSize: 256 * 1024 });
+    expect(execFileSync('gzip', ['-dc'], { input: out, maxBuffer: 64 * 1024 * 1024 }).equals(data)).toBe(
+      true,
+    );
+    const single = gzipSync(data, { level: 6 }).length;
+    expect(out.length).toBeLessThan(single * 1.02);
+  });
+
+  it('gives the same bytes whatever the input chunking and concurrency', async () => {
+    const data = Buffer.concat([texty(300_000), randomBytes(200_000)]);
+    const a = await gz(data, 4096, { level: 6, blockSize: block, concurrency: 1 });
+    const b = await gz(data, 100_003, { level: 6, blockSize: block, concurrency: 4 });
+    expect(b.equals(a)).toBe(true);
+  });
+
+  it('stops with the abort reason', async () => {
+    const ac = new AbortController();
+    const src = async function* () {
+      for (let i = 0; ; i++) {
+        if (i === 3) ac.abort(new Error('stop'));
+        yield randomBytes(block);
+      }
+    };
+    const run = async () => {
+      for await (const _ of parallelGzip(src(), { level: 1, blockSize: block }, ac.signal)) {
+        // consume
+      }
+    };
+    await expect(run()).rejects.toThrow('stop');
+  });
+});
