@@ -25,6 +25,7 @@ export interface SessionStreamCall extends AsyncIterable<Uint8Array> {
 const MAX_BUFFERED_MESSAGES = 4096;
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 const STREAM_WINDOW = 8 * 1024 * 1024;
+const SEND_BACKLOG = 1024 * 1024;
 const SESSION_WINDOW = 32 * 1024 * 1024;
 
 export class TunnelGrpcClient {
@@ -257,7 +258,10 @@ class GrpcCall implements SessionStreamCall {
     frame[0] = 0;
     frame.writeUInt32BE(message.byteLength, 1);
     frame.set(message, 5);
-    if (this.req.write(frame)) return;
+    this.req.write(frame);
+    // HTTP/2 takes one batch per completed tunnel write: keep a backlog for it instead of waiting
+    // for 'drain' every 16 KiB (the stream's high-water mark), which cost an event-loop turn each.
+    if (this.req.writableLength < SEND_BACKLOG) return;
     await new Promise<void>((resolve) => {
       const done = () => {
         this.req.off('drain', done);

@@ -268,7 +268,7 @@ describe('Dockerfile semantics end to end (kilnd + kilnctl + runc + registry)', 
     const dest = await out('chmod-symbolic');
     ok(await build(ctx, [], `type=local,dest=${dest}`));
     const mode = async (p: string) => (await stat(path.join(dest, p))).mode & 0o7777;
-    expect(await mode('a.sh')).toBe(0o740);
+    expect(await mode('a.sh')).toBe(0o700); // chmod(1): 0644 → u+x → 0744 → go-r → 0700
     expect(await mode('b.sh')).toBe(0o444);
     expect(await mode('dir/f.txt')).toBe(0o622);
   }, 120_000);

@@ -34,11 +34,17 @@ async function makeContext(dir: string): Promise<void> {
 
 const units: Record<string, number> = { B: 1, kB: 1e3, MB: 1e6, GB: 1e9 };
 
-/** Bytes of the final "transferring context: …" status of the build context. */
+/**
+ * Bytes of the final "transferring context: …" status of the build context (the plain printer
+ * writes `transferring context: done` without a size when nothing moved).
+ */
 function contextBytes(stderr: string): number {
+  const section = stderr.slice(stderr.lastIndexOf('[internal] load build context'));
   let bytes = -1;
-  const re = /transferring context: ([\d.]+)(B|kB|MB|GB)/g;
-  for (let m = re.exec(stderr); m; m = re.exec(stderr)) bytes = Number(m[1]) * (units[m[2] ?? 'B'] ?? 1);
+  const re = /transferring context: (?:([\d.]+)(B|kB|MB|GB)|done)/g;
+  for (let m = re.exec(section); m; m = re.exec(section)) {
+    bytes = m[1] === undefined ? Math.max(bytes, 0) : Number(m[1]) * (units[m[2] ?? 'B'] ?? 1);
+  }
   return bytes;
 }
 

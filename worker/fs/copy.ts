@@ -101,7 +101,7 @@ class Copier {
   ) {
     this.include = opts.includePatterns.length > 0 ? PatternMatcher.create(opts.includePatterns) : undefined;
     this.exclude = opts.excludePatterns.length > 0 ? PatternMatcher.create(opts.excludePatterns) : undefined;
-    this.mayLink = opts.mode === undefined && opts.timestampNs === undefined;
+    this.mayLink = opts.mode === undefined && opts.chmod === undefined && opts.timestampNs === undefined;
   }
 
   async copyOne(srcRoot: string, src: string, dstRoot: string, dest: string): Promise<void> {
@@ -294,7 +294,8 @@ class Copier {
     lchownSync(target, owner.uid, owner.gid);
     if (!st.isSymbolicLink()) {
       let mode = Number(st.mode) & 0o7777;
-      if (this.opts.mode !== undefined) mode = (mode & ~0o777) | (this.opts.mode & 0o7777);
+      if (this.opts.chmod !== undefined) mode = this.opts.chmod(mode, st.isDirectory());
+      else if (this.opts.mode !== undefined) mode = (mode & ~0o777) | (this.opts.mode & 0o7777);
       chmodSync(target, mode);
     }
     if (this.opts.timestampNs !== undefined) {

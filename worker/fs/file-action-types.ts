@@ -1,3 +1,4 @@
+import type { ModeTransform } from './symbolic-mode.js';
 /**
  * Typed options for the FileOp actions, parsed once from pb.FileAction* at the ops edge. Paths are
  * in-root paths (as the build sees them); timestamps are nanoseconds since the epoch.
@@ -37,6 +38,8 @@ export interface CopyOptions {
   readonly owner?: Owner | undefined;
   /** Permission bits to set on every copied entry; undefined keeps the source's. */
   readonly mode?: number | undefined;
+  /** A symbolic `--chmod` (`u+x,go-w`), applied to each entry's own mode; wins over `mode`. */
+  readonly chmod?: ModeTransform | undefined;
   readonly followSymlink: boolean;
   readonly dirCopyContents: boolean;
   readonly createDestPath: boolean;

@@ -1,3 +1,4 @@
+import { parseSymbolicMode } from '../../../worker/fs/symbolic-mode.js';
 import { InvalidArgumentError } from '../../../proto/errors.js';
 import type { ChownOpt__Output } from '../../../proto/generated/pb/ChownOpt.js';
 import type { FileAction__Output } from '../../../proto/generated/pb/FileAction.js';
@@ -112,6 +113,7 @@ function parseAction(a: FileAction__Output, index: number): IndexedAction {
           dest: c.dest,
           owner: parseOwner(c.owner),
           mode: c.mode === -1 ? undefined : c.mode,
+          chmod: c.modeStr ? parseSymbolicMode(c.modeStr) : undefined,
           followSymlink: c.followSymlink,
           dirCopyContents: c.dirCopyContents,
           createDestPath: c.createDestPath,
