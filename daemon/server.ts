@@ -123,6 +123,7 @@ export async function startDaemon(
     cache: cacheAdmin(cache, store),
     frontends: createFrontends(),
     exporters: createExporters({ refs: cache, store, registry, sessions, registryHosts: config.registries }),
+    allowedEntitlements: config.insecureEntitlements,
     worker: {
       id: `kiln-${os.hostname()}`,
       labels: {

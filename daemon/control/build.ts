@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { DefinitionBytes, FrontendResult } from '../../frontends/types.js';
 import { CanceledError, InvalidArgumentError, NotFoundError } from '../../proto/errors.js';
 import type { Job } from '../solver/job.js';
+import { checkEntitlements, type Entitlement } from './entitlements.js';
 import type { Edge, ImmutableRef } from '../solver/types.js';
 
 /** A result handed to a frontend (LLBBridge `Ref.id`): solved only when someone reads or exports it. */
@@ -57,7 +58,17 @@ export class Build implements AsyncDisposable {
   #settle!: { resolve: (o: GatewayOutcome) => void; reject: (e: unknown) => void };
   #settled = false;
 
-  constructor(ref: string, sessionId: string, job: Job, signal: AbortSignal) {
+  /** What this build's RUN steps may use (see entitlements.ts). */
+  readonly entitlements: ReadonlySet<Entitlement>;
+
+  constructor(
+    ref: string,
+    sessionId: string,
+    job: Job,
+    signal: AbortSignal,
+    entitlements: ReadonlySet<Entitlement> = new Set(),
+  ) {
+    this.entitlements = entitlements;
     this.ref = ref;
     this.sessionId = sessionId;
     this.job = job;
@@ -74,6 +85,7 @@ export class Build implements AsyncDisposable {
   }
 
   addResult(definition: DefinitionBytes, edge: Edge): LazyResult {
+    checkEntitlements(edge, this.entitlements);
     const id = randomBytes(16).toString('hex');
     const result = new LazyResult(id, definition, edge, this.job);
     this.#results.set(id, result);

@@ -13,6 +13,7 @@ import { loadDefinition } from '../solver/llb-loader.js';
 import type { Solver } from '../solver/solver.js';
 import type { ImmutableRef, OpProgress } from '../solver/types.js';
 import { Build, type GatewayOutcome } from './build.js';
+import { grantEntitlements } from './entitlements.js';
 import { pongCaps } from './caps.js';
 import { createFrontendBridge, type ImageConfigResolver } from './frontend-bridge.js';
 import { errorFromReturnStatus, withDefinitionSource } from './error-status.js';
@@ -61,6 +62,8 @@ export interface ControllerDeps {
   readonly frontends: ReadonlyMap<string, Frontend>;
   readonly exporters: ReadonlyMap<string, Exporter>;
   readonly worker: WorkerInfo;
+  /** Entitlements clients may ask for (`--allow-insecure-entitlement`). */
+  readonly allowedEntitlements: readonly string[];
   /** Registry image resolution for frontends and LLBBridge.ResolveImageConfig. */
   readonly resolveImageConfig: ImageConfigResolver;
   readonly version: string;
@@ -184,9 +187,10 @@ export class Controller {
       throw new InvalidArgumentError('SolveRequest.Session is empty: a build needs a client session');
     if (this.#builds.get(req.Ref)) throw new InvalidArgumentError(`build ${req.Ref} already exists`);
     const exporter = this.#resolveExporter(req.Exporter, req.ExporterAttrs);
+    const entitlements = grantEntitlements(req.Entitlements, this.#deps.allowedEntitlements);
     const signal = AbortSignal.any([callSignal, this.#deps.signal]);
     const job = this.#deps.solver.newJob({ id: req.Ref, sessionIds: [req.Session], signal });
-    const build = new Build(req.Ref, req.Session, job, signal);
+    const build = new Build(req.Ref, req.Session, job, signal, entitlements);
     this.#builds.set(req.Ref, build);
     try {
       // The client's session dies → its build is canceled and everything it held released.

@@ -12,8 +12,7 @@ import { convertDockerfile } from '../../frontends/dockerfile/convert/convert.js
 import { parseDockerfile } from '../../frontends/dockerfile/parser/parser.js';
 import { SourceRecorder } from '../../frontends/dockerfile/source-map.js';
 import { decodeMessage, digestOf } from '../../proto/codec.js';
-import type {
-  KilnError} from '../../proto/errors.js';
+import type { KilnError } from '../../proto/errors.js';
 import {
   formatError,
   formatSourceSnippet,

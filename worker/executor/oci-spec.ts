@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { ExecMount, ExecRequest } from './types.js';
 
 /**
@@ -38,6 +39,62 @@ const MASKED_PATHS = [
   '/sys/devices/virtual/powercap',
 ];
 
+/** Capabilities by bit number (linux/capability.h). */
+const ALL_CAPABILITIES = [
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_DAC_READ_SEARCH',
+  'CAP_FOWNER',
+  'CAP_FSETID',
+  'CAP_KILL',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETPCAP',
+  'CAP_LINUX_IMMUTABLE',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_NET_BROADCAST',
+  'CAP_NET_ADMIN',
+  'CAP_NET_RAW',
+  'CAP_IPC_LOCK',
+  'CAP_IPC_OWNER',
+  'CAP_SYS_MODULE',
+  'CAP_SYS_RAWIO',
+  'CAP_SYS_CHROOT',
+  'CAP_SYS_PTRACE',
+  'CAP_SYS_PACCT',
+  'CAP_SYS_ADMIN',
+  'CAP_SYS_BOOT',
+  'CAP_SYS_NICE',
+  'CAP_SYS_RESOURCE',
+  'CAP_SYS_TIME',
+  'CAP_SYS_TTY_CONFIG',
+  'CAP_MKNOD',
+  'CAP_LEASE',
+  'CAP_AUDIT_WRITE',
+  'CAP_AUDIT_CONTROL',
+  'CAP_SETFCAP',
+  'CAP_MAC_OVERRIDE',
+  'CAP_MAC_ADMIN',
+  'CAP_SYSLOG',
+  'CAP_WAKE_ALARM',
+  'CAP_BLOCK_SUSPEND',
+  'CAP_AUDIT_READ',
+  'CAP_PERFMON',
+  'CAP_BPF',
+  'CAP_CHECKPOINT_RESTORE',
+] as const;
+
+/**
+ * What a privileged (`--security=insecure`) step gets, as `docker run --privileged`: every
+ * capability the daemon itself may hold (its bounding set), since runc cannot grant more.
+ */
+function privilegedCapabilities(): readonly string[] {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const hex = /^CapBnd:\s*([0-9a-f]+)$/m.exec(status)?.[1];
+  const bounding = hex === undefined ? 0n : BigInt(`0x${hex}`);
+  return ALL_CAPABILITIES.filter((_, bit) => (bounding >> BigInt(bit)) & 1n);
+}
+
 const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
 export interface OciMount {
@@ -69,6 +126,7 @@ export function ociSpec(opts: SpecOptions): Record<string, unknown> {
   const req = opts.request;
   const p = req.process;
   const namespaces = [{ type: 'mount' }, { type: 'pid' }, { type: 'ipc' }, { type: 'uts' }];
+  const caps = req.privileged ? privilegedCapabilities() : DEFAULT_CAPABILITIES;
   if (req.network === 'none') namespaces.push({ type: 'network' });
   const mounts: OciMount[] = [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
@@ -91,7 +149,12 @@ export function ociSpec(opts: SpecOptions): Record<string, unknown> {
       options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'],
     },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+    {
+      destination: '/sys',
+      type: 'sysfs',
+      source: 'sysfs',
+      options: req.privileged ? ['nosuid', 'noexec', 'nodev'] : ['nosuid', 'noexec', 'nodev', 'ro'],
+    },
     bind('/etc/hosts', opts.etc.hosts, true),
     bind('/etc/resolv.conf', opts.etc.resolvConf, true),
     bind('/etc/hostname', opts.etc.hostname, true),
@@ -106,9 +169,9 @@ export function ociSpec(opts: SpecOptions): Record<string, unknown> {
       env: withDefaultPath(p.env),
       cwd: p.cwd === '' ? '/' : p.cwd,
       capabilities: {
-        bounding: [...DEFAULT_CAPABILITIES],
-        effective: [...DEFAULT_CAPABILITIES],
-        permitted: [...DEFAULT_CAPABILITIES],
+        bounding: [...caps],
+        effective: [...caps],
+        permitted: [...caps],
       },
       noNewPrivileges: false,
     },
@@ -118,9 +181,9 @@ export function ociSpec(opts: SpecOptions): Record<string, unknown> {
     linux: {
       namespaces,
       cgroupsPath: opts.cgroupsPath,
-      resources: { devices: [{ allow: false, access: 'rwm' }] },
-      maskedPaths: MASKED_PATHS,
-      readonlyPaths: READONLY_PATHS,
+      resources: { devices: [{ allow: req.privileged === true, access: 'rwm' }] },
+      maskedPaths: req.privileged ? [] : MASKED_PATHS,
+      readonlyPaths: req.privileged ? [] : READONLY_PATHS,
     },
   };
 }

@@ -26,6 +26,11 @@ export interface ExecRequest {
   readonly mounts: readonly ExecMount[];
   readonly process: ProcessSpec;
   readonly network: 'host' | 'none';
+  /**
+   * `RUN --security=insecure`, only when the daemon and the client both allowed the
+   * `security.insecure` entitlement: every capability, writable /sys, no masked paths.
+   */
+  readonly privileged?: boolean;
   readonly hostname: string;
   /** Extra `/etc/hosts` entries. */
   readonly extraHosts: readonly { host: string; ip: string }[];

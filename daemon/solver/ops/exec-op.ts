@@ -76,8 +76,8 @@ export function createExecOp(deps: ExecOpDeps): ExecOpFactory {
 
 function validate(op: ExecOp__Output, numInputs: number): void {
   if (!op.meta || op.meta.args.length === 0) throw new InvalidArgumentError('invalid ExecOp: no args');
-  if (op.security === 1)
-    throw new InvalidArgumentError('security.insecure is not allowed: kilnd grants no entitlements');
+  // security.insecure is checked against the build's entitlements when its definition is loaded
+  // (daemon/control/entitlements.ts); here it only makes the step privileged.
   // Only bind mounts produce outputs: BuildKit's client leaves `output` at 0 on secret, ssh, cache
   // and tmpfs mounts, so their field means nothing.
   const outputs = op.mounts
@@ -229,6 +229,7 @@ async function runExec(
         additionalGids: user.additionalGids,
       },
       network,
+      privileged: op.security === 1,
       hostname: meta.hostname || DEFAULT_HOSTNAME,
       extraHosts: meta.extraHosts.map((h) => ({ host: h.Host, ip: h.IP })),
       stdout: (c) => output.write(1, c),
