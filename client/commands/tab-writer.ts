@@ -1,13 +1,15 @@
 /**
- * Aligns tab-separated text the way Go's text/tabwriter does with buildctl's settings
- * (minwidth 1, tabwidth 8, padding 1, padchar '\t'), so tables line up identically.
- * A cell is aligned only if a tab terminates it; columns are sized per run of adjacent lines.
+ * Aligns tab-separated text the way Go's text/tabwriter does. The defaults are buildctl's
+ * settings (minwidth 1, tabwidth 8, padding 1, padchar '\t'); BuildKit's subrequest printers use
+ * padchar ' ' with minwidth 0. A cell is aligned only if a tab terminates it; columns are sized
+ * per run of adjacent lines that have that column.
  */
 export function formatTabs(
   text: string,
-  opts: { minWidth?: number; tabWidth?: number; padding?: number } = {},
+  opts: { minWidth?: number; tabWidth?: number; padding?: number; padChar?: '\t' | ' ' } = {},
 ): string {
-  const minWidth = opts.minWidth ?? 1;
+  const padChar = opts.padChar ?? '\t';
+  const minWidth = opts.minWidth ?? (padChar === '\t' ? 1 : 0);
   const tabWidth = opts.tabWidth ?? 8;
   const padding = opts.padding ?? 1;
   const trailingNewline = text.endsWith('\n');
@@ -36,6 +38,7 @@ export function formatTabs(
       .map((cell, ci) => {
         if (ci === cells.length - 1) return cell;
         const cellWidth = widths[li]?.[ci] ?? minWidth;
+        if (padChar === ' ') return cell.padEnd(cellWidth, ' ');
         const rounded = Math.ceil(cellWidth / tabWidth) * tabWidth;
         const n = rounded - [...cell].length;
         return cell + '\t'.repeat(Math.ceil(n / tabWidth));

@@ -6,7 +6,7 @@ import {
   parseExtraHosts,
   parseFrontendOptions,
 } from '../../frontends/dockerfile/builder.js';
-import { alignColumns } from '../../frontends/dockerfile/subrequests/tab-writer.js';
+import { formatTabs } from '../../client/commands/tab-writer.js';
 import { FakeBridge } from './fake-bridge.js';
 
 const signal = new AbortController().signal;
@@ -166,6 +166,6 @@ describe('subrequests', () => {
   });
 
   it('aligns like Go tabwriter with space padding', () => {
-    expect(alignColumns('a\tbb\tc\nccc\td\t\n', { padding: 1 })).toBe('a   bb c\nccc d  \n');
+    expect(formatTabs('a\tbb\tc\nccc\td\t\n', { padChar: ' ', padding: 1 })).toBe('a   bb c\nccc d  \n');
   });
 });

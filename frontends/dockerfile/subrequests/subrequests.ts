@@ -2,7 +2,7 @@ import { InvalidArgumentError } from '../../../proto/errors.js';
 import type { OutlineData } from '../convert/outline.js';
 import { toOutlineLocation } from '../convert/outline.js';
 import type { Stage } from '../instructions/commands.js';
-import { alignColumns } from './tab-writer.js';
+import { formatTabs } from '../../../client/commands/tab-writer.js';
 
 // `--opt requestid=…` subrequests (dockerui/requests.go, frontend/subrequests/*): answered in result
 // metadata, `result.json` shaped like BuildKit's Go structs and `result.txt` as its printers write it.
@@ -110,7 +110,7 @@ export function describeSubrequests(): SubrequestMetadata {
   for (const r of all) table += `${r.name.replace(/^frontend\./, '')}\t${r.version}\t${r.description}\n`;
   return {
     'result.json': goJson(all),
-    'result.txt': text(alignColumns(table, { padding: 1 })),
+    'result.txt': text(formatTabs(table, { padChar: ' ', padding: 1 })),
     version: text(describeDefinition.version),
   };
 }
@@ -134,7 +134,7 @@ export function listTargets(stages: readonly Stage[], source: Uint8Array): Subre
   }
   return {
     'result.json': goJson({ Targets: targets, Sources: [base64(source)] }),
-    'result.txt': text(alignColumns(table, { padding: 1 })),
+    'result.txt': text(formatTabs(table, { padChar: ' ', padding: 1 })),
     version: text(targetsDefinition.version),
   };
 }
@@ -153,12 +153,12 @@ export function outlineResult(outline: OutlineData, source: Uint8Array): Subrequ
   if (outline.name || outline.description) {
     let head = `TARGET:\t${outline.name || '(default)'}\n`;
     if (outline.description) head += `DESCRIPTION:\t${outline.description}\n`;
-    out += `${alignColumns(head, { padding: 1 })}\n`;
+    out += `${formatTabs(head, { padChar: ' ', padding: 1 })}\n`;
   }
   if (outline.args.length > 0) {
     let t = 'BUILD ARG\tVALUE\tDESCRIPTION\n';
     for (const a of outline.args) t += `${a.Name}\t${a.Value}\t${a.Description}\n`;
-    out += `${alignColumns(t, { padding: 3 })}\n`;
+    out += `${formatTabs(t, { padChar: ' ', padding: 3 })}\n`;
   }
   for (const [title, list] of [
     ['SECRET', outline.secrets],
@@ -167,7 +167,7 @@ export function outlineResult(outline: OutlineData, source: Uint8Array): Subrequ
     if (list.length === 0) continue;
     let t = `${title}\tREQUIRED\n`;
     for (const s of list) t += `${s.Name}\t${s.Required ? 'true' : ''}\n`;
-    out += `${alignColumns(t, { padding: 3 })}\n`;
+    out += `${formatTabs(t, { padChar: ' ', padding: 3 })}\n`;
   }
   return { 'result.json': goJson(json), 'result.txt': text(out) };
 }
