@@ -54,6 +54,8 @@ export interface RunOptions extends OpOptions {
   readonly security?: 'sandbox' | 'insecure';
   readonly proxyEnv?: { http?: string; https?: string; ftp?: string; no?: string; all?: string };
   readonly extraHosts?: readonly { host: string; ip: string }[];
+  /** Secrets exposed as environment variables (ExecOp.secretenv). */
+  readonly secretEnv?: readonly { id: string; name: string; optional?: boolean }[];
 }
 
 interface PlannedMount {
@@ -200,6 +202,14 @@ export class ExecVertex implements Vertex {
     if (network && network !== 'sandbox') {
       exec.network = NetModes[network];
       caps.add('exec.meta.network');
+    }
+    if (this.#opts.secretEnv && this.#opts.secretEnv.length > 0) {
+      exec.secretenv = this.#opts.secretEnv.map((e) => ({
+        ID: e.id,
+        name: e.name,
+        ...(e.optional ? { optional: true } : {}),
+      }));
+      caps.add('exec.secretenv');
     }
     if (this.#opts.security === 'insecure') {
       exec.security = SecurityModes.insecure;

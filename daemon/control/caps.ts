@@ -21,8 +21,10 @@ const frontendCaps = [
   'gateway.warnings',
 ] as const;
 
-/** Only what the solver really runs: local sources, file and merge ops, metadata. */
+/** Only what the solver really runs: local/image/http/git sources, exec, file and merge ops. */
 const llbCaps = [
+  'source.image',
+  'source.image.resolvemode',
   'source.local',
   'source.local.unique',
   'source.local.sessionid',
@@ -31,6 +33,30 @@ const llbCaps = [
   'source.local.excludepatterns',
   'source.local.sharedkeyhint',
   'source.local.differ',
+  'source.git',
+  'source.git.keepgitdir',
+  'source.git.fullurl',
+  'source.git.subdir',
+  'source.http',
+  'source.http.checksum',
+  'source.http.perm',
+  'soruce.http.uidgid',
+  'exec.meta.base',
+  'exec.meta.network',
+  'exec.meta.proxyenv',
+  'exec.meta.security',
+  'exec.meta.setsdefaultpath',
+  'exec.meta.removemountstubs.recursive',
+  'exec.mount.bind',
+  'exec.mount.bind.readwrite-nooutput',
+  'exec.mount.cache',
+  'exec.mount.cache.sharing',
+  'exec.mount.selector',
+  'exec.mount.tmpfs',
+  'exec.mount.tmpfs.size',
+  'exec.mount.secret',
+  'exec.mount.ssh',
+  'exec.secretenv',
   'file.base',
   'file.rm.wildcard',
   'file.copy.includeexcludepatterns',
@@ -40,6 +66,8 @@ const llbCaps = [
   'meta.description',
   'meta.exportcache',
   'mergeop',
+  'exporter.image.annotations',
+  'exporter.sourcedateepoch',
 ] as const;
 
 export interface ApiCap {

@@ -40,6 +40,16 @@ describe('RUN --mount parsing (instructions/commands_runmount.go)', () => {
     expect(parseRunMount('type=ssh,mode=0644,uid=1', noExpand)).toMatchObject({ mode: 0o644, uid: 1 });
   });
 
+  it('secret env= names the variable, with or without a target; other types refuse it', () => {
+    const envOnly = parseRunMount('type=secret,id=tok,env=TOKEN', (w) => w);
+    expect([envOnly.type, envOnly.id, envOnly.env, envOnly.target]).toEqual(['secret', 'tok', 'TOKEN', '']);
+    const both = parseRunMount('type=secret,id=tok,env=TOKEN,target=/t', (w) => w);
+    expect([both.env, both.target]).toEqual(['TOKEN', '/t']);
+    expect(() => parseRunMount('type=cache,target=/c,env=X', (w) => w)).toThrow(
+      /env not allowed for "cache" type mounts/,
+    );
+  });
+
   it('expands values but never from=', () => {
     const env = (w: string) => w.replace('$T', '/expanded');
     expect(parseRunMount('type=cache,target=$T', env).target).toBe('/expanded');

@@ -166,6 +166,7 @@ CMD ["cat", "/base.txt", "/one.txt", "/two.txt"]
 RUN --mount=type=cache,target=/cache sh -c 'echo x >> /cache/log; wc -l < /cache/log > /count'
 RUN --mount=type=secret,id=tok sh -c 'test "$(wc -c < /run/secrets/tok)" -eq ${secret.length} && echo ok > /secret-ok'
 RUN --network=none ls /sys/class/net > /nets
+RUN --mount=type=secret,id=tok,env=TOKEN sh -c 'test "\${#TOKEN}" -eq ${secret.length} && echo ok > /env-ok'
 `,
     );
     const secretFile = path.join(work, 'tok.txt');
@@ -176,6 +177,7 @@ RUN --network=none ls /sys/class/net > /nets
     expect(r1.code, r1.stderr).toBe(0);
     expect(await readFile(path.join(out1, 'secret-ok'), 'utf8')).toBe('ok\n');
     expect((await readFile(path.join(out1, 'nets'), 'utf8')).trim()).toBe('lo');
+    expect(await readFile(path.join(out1, 'env-ok'), 'utf8')).toBe('ok\n');
     const first = Number((await readFile(path.join(out1, 'count'), 'utf8')).trim());
     const out2 = path.join(work, 'mounts-2');
     const r2 = await dockerBuild(ctx, `type=local,dest=${out2}`, [...args, '--no-cache']);

@@ -88,12 +88,21 @@ export function dispatchRun(ds: StageState, cmd: CommandOf<'run'>, ctx: Dispatch
   if (cmd.prependShell) args = withShell(ds.image, args);
 
   const sources = ds.mountSources.get(cmd) ?? [];
+  const secretEnv: { id: string; name: string; optional?: true }[] = [];
   cmd.mounts.forEach((raw, i) => {
     let m: RunMount;
     try {
       m = parseRunMount(raw, (word) => ctx.shlex.processWord(word, env));
     } catch (err) {
       return fail(messageOf(err), err);
+    }
+    if (m.type === 'secret' && m.env !== '') {
+      // BuildKit: a secret with env= is also (without a target, only) an environment variable.
+      const id = m.source || m.id || posix.basename(m.target) || m.env;
+      secretEnv.push({ id, name: m.env, ...(m.required ? {} : { optional: true }) });
+      if (!ds.outline.secrets.has(id))
+        ds.outline.secrets.set(id, { required: m.required, location: cmd.location });
+      if (m.target === '') return;
     }
     const mount = lowerMount(ds, m, sources[i], ctx, fail);
     if (mount.type === 'secret' || mount.type === 'ssh') {
@@ -124,6 +133,7 @@ export function dispatchRun(ds: StageState, cmd: CommandOf<'run'>, ctx: Dispatch
     mounts,
     ...(network ? { network } : {}),
     ...(cmd.security === 'insecure' ? { security: 'insecure' as const } : {}),
+    ...(secretEnv.length > 0 ? { secretEnv } : {}),
     ...(ctx.proxyEnv ? { proxyEnv: ctx.proxyEnv } : {}),
     ...(ctx.extraHosts.length > 0 ? { extraHosts: ctx.extraHosts } : {}),
     ...opOptions(ds, name, { description: { 'com.docker.dockerfile.v1.command': cmd.original.trim() } }),

@@ -22,6 +22,8 @@ export interface RunMount {
   readonly mode: number | undefined;
   readonly uid: number | undefined;
   readonly gid: number | undefined;
+  /** secret only: also (or, without a target, only) expose the secret as this env variable. */
+  readonly env: string;
 }
 
 /** Go's encoding/csv for one record: commas separate fields, `"…"` quotes with `""` as a quote. */
@@ -125,6 +127,7 @@ export function parseRunMount(value: string, expand: (word: string) => string): 
   let readOnly = false;
   let roAuto = true;
   let id = '';
+  let env = '';
   let sharing: SharingMode | '' = '';
   let required = false;
   let size = 0;
@@ -214,6 +217,9 @@ export function parseRunMount(value: string, expand: (word: string) => string): 
       case 'id':
         id = v;
         break;
+      case 'env':
+        env = v;
+        break;
       case 'sharing': {
         const s = v.toLowerCase();
         if (!(sharingModes as readonly string[]).includes(s)) {
@@ -242,6 +248,8 @@ export function parseRunMount(value: string, expand: (word: string) => string): 
       }
     }
   }
+  if (env !== '' && type !== 'secret')
+    throw new InvalidArgumentError(`env not allowed for "${type}" type mounts`);
   const fileInfoAllowed = type === 'secret' || type === 'ssh' || type === 'cache';
   if (!fileInfoAllowed) {
     if (mode !== undefined) throw new InvalidArgumentError(`mode not allowed for "${type}" type mounts`);
@@ -252,7 +260,7 @@ export function parseRunMount(value: string, expand: (word: string) => string): 
   if (type === 'secret') {
     if (from !== '') throw new InvalidArgumentError('secret mount should not have a from');
     if (sharing !== '') throw new InvalidArgumentError('secret mount should not define sharing');
-    if (source === '' && target === '' && id === '') {
+    if (source === '' && target === '' && id === '' && env === '') {
       throw new InvalidArgumentError('invalid secret mount. one of source, target required');
     }
     if (source !== '' && id !== '') throw new InvalidArgumentError("both source and id can't be set");
@@ -261,7 +269,7 @@ export function parseRunMount(value: string, expand: (word: string) => string): 
     throw new InvalidArgumentError(`invalid cache sharing set for ${type} mount`);
   }
   if (type === 'cache' && id === '') id = cleanTarget(target);
-  return { type, from, source, target, readOnly, id, sharing, required, size, mode, uid, gid };
+  return { type, from, source, target, readOnly, id, sharing, required, size, mode, uid, gid, env };
 }
 
 function cleanTarget(target: string): string {
