@@ -127,6 +127,9 @@ function usesTls(tls: TlsOptions | undefined): boolean {
   return [tls.caCert, tls.cert, tls.key, tls.dir, tls.serverName].some((v) => v !== undefined && v !== '');
 }
 
+/** HTTP/2 receive window (stream and connection) of the channel to the daemon. */
+const channelFlowControlWindow = 16 * 1024 * 1024;
+
 /** What grpc-js needs to reach the daemon: target, credentials and channel options. */
 export function channelSettings(
   address: DaemonAddress,
@@ -135,6 +138,9 @@ export function channelSettings(
   const options: grpc.ChannelOptions = {
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.max_send_message_length': maxMessageBytes,
+    // Session tunnel traffic (exports, local sources) rides one stream: with the 64 KiB HTTP/2
+    // defaults every 1 MiB tunnel message waited out ~16 window updates.
+    'grpc-node.flow_control_window': channelFlowControlWindow,
   };
   if (address.scheme === 'unix') {
     if (usesTls(tls)) throw new InvalidArgumentError('TLS options apply only to tcp:// addresses');

@@ -8,6 +8,7 @@ import {
   throwIfAborted,
 } from '../../proto/errors.js';
 import { type HealthOptions, Session, type SessionHeaders } from './session.js';
+import { widenCallFlowControl } from './flow-control.js';
 import { type BytesMessageCall, TunnelDuplex } from './tunnel-duplex.js';
 
 /** Request metadata keys of Control.Session (BuildKit session/session.go). */
@@ -71,6 +72,7 @@ export class SessionManager {
     if (this.sessions.has(headers.id)) {
       throw new KilnError(ErrorCodes.AlreadyExists, `session ${headers.id} already exists`);
     }
+    widenCallFlowControl(call);
     const conn = new TunnelDuplex(call);
     const session = new Session(headers, conn, this.options.health ?? {});
     this.sessions.set(session.id, session);

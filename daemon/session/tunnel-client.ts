@@ -111,7 +111,9 @@ export class TunnelGrpcClient {
 class GrpcCall implements SessionStreamCall {
   private readonly queue: Uint8Array[] = [];
   private queuedBytes = 0;
-  private pendingBytes: Buffer = Buffer.alloc(0);
+  /** Received bytes not yet framed into messages, as they came off the stream. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
   private wake: (() => void) | undefined;
   private status: number | undefined;
   private statusMessage = '';
@@ -167,7 +169,7 @@ class GrpcCall implements SessionStreamCall {
     });
     // The response side can end (trailers) while our request side is still open: let readers finish.
     req.on('end', () => {
-      if (this.status === GrpcStatus.OK && this.pendingBytes.length === 0) {
+      if (this.status === GrpcStatus.OK && this.pendingBytes === 0) {
         this.readDone = true;
         this.poke();
       } else if (this.status !== undefined && this.status !== GrpcStatus.OK) {
@@ -186,7 +188,7 @@ class GrpcCall implements SessionStreamCall {
         );
       } else if (this.status !== GrpcStatus.OK) {
         this.fail(errorFromGrpcStatus(this.status, this.statusMessage, method));
-      } else if (this.pendingBytes.length > 0) {
+      } else if (this.pendingBytes > 0) {
         this.fail(new SessionCallError('INTERNAL', GrpcStatus.INTERNAL, `${method}: truncated message`));
       } else {
         this.finish();
@@ -205,12 +207,12 @@ class GrpcCall implements SessionStreamCall {
   }
 
   private onData(chunk: Buffer): void {
-    this.pendingBytes = this.pendingBytes.length === 0 ? chunk : Buffer.concat([this.pendingBytes, chunk]);
-    while (this.pendingBytes.length >= 5) {
-      const compressed = this.pendingBytes[0];
-      const len = this.pendingBytes.readUInt32BE(1);
-      if (this.pendingBytes.length < 5 + len) break;
-      if (compressed !== 0) {
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.byteLength;
+    for (;;) {
+      const header = this.peekHeader();
+      if (header === undefined || this.pendingBytes < 5 + header.length) break;
+      if (header.compressed !== 0) {
         this.fail(
           new SessionCallError(
             'INTERNAL',
@@ -221,13 +223,55 @@ class GrpcCall implements SessionStreamCall {
         this.req.close(http2.constants.NGHTTP2_CANCEL);
         return;
       }
-      this.queue.push(Uint8Array.prototype.slice.call(this.pendingBytes, 5, 5 + len));
-      this.queuedBytes += len;
-      this.pendingBytes = this.pendingBytes.subarray(5 + len);
+      this.take(5);
+      this.queue.push(this.take(header.length));
+      this.queuedBytes += header.length;
     }
     if (this.queue.length >= MAX_BUFFERED_MESSAGES || this.queuedBytes >= MAX_BUFFERED_BYTES)
       this.req.pause();
     this.poke();
+  }
+
+  /** The 5-byte gRPC message prefix at the head of the pending bytes, if it has arrived. */
+  private peekHeader(): { compressed: number; length: number } | undefined {
+    if (this.pendingBytes < 5) return undefined;
+    let head = this.pending[0]!;
+    if (head.byteLength < 5) {
+      // Rare (a DATA frame split inside the prefix): merge just the leading chunks that hold it.
+      let n = 0;
+      let size = 0;
+      while (size < 5) size += this.pending[n++]!.byteLength;
+      head = Buffer.concat(this.pending.slice(0, n), size);
+      this.pending.splice(0, n, head);
+    }
+    return { compressed: head[0]!, length: head.readUInt32BE(1) };
+  }
+
+  /**
+   * Removes `n` pending bytes as one copy of their own: chunks are only joined once a whole message
+   * is there, not on every DATA frame (re-concatenating a growing buffer was quadratic in message size).
+   */
+  private take(n: number): Uint8Array {
+    if (n === 0) return new Uint8Array(0);
+    this.pendingBytes -= n;
+    const head = this.pending[0]!;
+    if (head.byteLength >= n) {
+      const out = Uint8Array.prototype.slice.call(head, 0, n);
+      if (head.byteLength === n) this.pending.shift();
+      else this.pending[0] = head.subarray(n);
+      return out;
+    }
+    const out = new Uint8Array(n);
+    let off = 0;
+    while (off < n) {
+      const c = this.pending[0]!;
+      const k = Math.min(c.byteLength, n - off);
+      out.set(c.subarray(0, k), off);
+      off += k;
+      if (k === c.byteLength) this.pending.shift();
+      else this.pending[0] = c.subarray(k);
+    }
+    return out;
   }
 
   private poke(): void {

@@ -246,8 +246,8 @@ async function runExec(
       if (root.kind === 'overlay') {
         const out = await deps.refs.newMutable(root.base, newOpts('hardlink'), signal);
         res.defer(() => out.release());
-        await syncOverlayChanges(root.upper, root.merged, out.dir, signal);
-        await unmount(root.merged);
+        // The merged view is unmounted midway: the upper dir's files are then moved, not copied.
+        await syncOverlayChanges(root.upper, root.merged, out.dir, signal, () => unmount(root.merged));
         pendingOutputs.push({ index: rootOut, ref: out });
       } else {
         pendingOutputs.push({ index: rootOut, ref: root.mutable });
