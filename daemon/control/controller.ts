@@ -186,6 +186,13 @@ export class Controller {
     if (!req.Session)
       throw new InvalidArgumentError('SolveRequest.Session is empty: a build needs a client session');
     if (this.#builds.get(req.Ref)) throw new InvalidArgumentError(`build ${req.Ref} already exists`);
+    const cacheKinds = [...(req.Cache?.Exports ?? []), ...(req.Cache?.Imports ?? [])].map((e) => e.Type);
+    if (cacheKinds.length > 0) {
+      // Say so rather than build and silently export or import nothing.
+      throw new UnimplementedError(
+        `cache export/import (${[...new Set(cacheKinds)].join(', ')}) is not supported by kilnd yet; build without --export-cache/--import-cache`,
+      );
+    }
     const exporter = this.#resolveExporter(req.Exporter, req.ExporterAttrs);
     const entitlements = grantEntitlements(req.Entitlements, this.#deps.allowedEntitlements);
     const signal = AbortSignal.any([callSignal, this.#deps.signal]);

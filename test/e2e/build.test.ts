@@ -190,6 +190,17 @@ describe('kilnctl build against kilnd (FROM scratch multi-stage)', () => {
     expect(badExporter.stderr).toMatch(/nosuch/);
   });
 
+  test('cache export and import are refused clearly, not silently skipped', async () => {
+    const r = await kilnctl(
+      buildArgs(kilnd, 'type=local,dest=' + path.join(work, 'cache-out'), [
+        '--export-cache',
+        `type=local,dest=${path.join(work, 'cache')}`,
+      ]),
+    );
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/cache export\/import \(local\) is not supported by kilnd yet/);
+  });
+
   test('a missing --local is a clear error', async () => {
     const r = await kilnctl([
       '--addr',
