@@ -279,20 +279,26 @@ export class Controller {
     const started = Date.now();
     const job = build.job;
     job.write({ kind: 'vertex', digest, name: exporter.name, inputs: [], cached: false, started });
-    const statusStarted = new Map<string, number>();
+    // Per status id: when it started and its last figures, carried into later updates (a
+    // `completed` update still says how many bytes were copied, as BuildKit's do).
+    const statuses = new Map<string, { started: number; current: number; total: number }>();
     const progress: OpProgress = {
       status(id, update) {
         const now = Date.now();
-        if (!statusStarted.has(id)) statusStarted.set(id, now);
+        const prev = statuses.get(id);
+        const next = {
+          started: prev?.started ?? now,
+          current: update.current ?? prev?.current ?? 0,
+          total: update.total ?? prev?.total ?? 0,
+        };
+        statuses.set(id, next);
         job.write({
           kind: 'status',
           vertex: digest,
           id,
           name: id,
-          current: update.current ?? 0,
-          total: update.total ?? 0,
+          ...next,
           timestamp: now,
-          started: statusStarted.get(id) ?? now,
           ...(update.completed ? { completed: now } : {}),
         });
       },

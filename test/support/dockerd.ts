@@ -18,6 +18,8 @@ export const dockerdBinary = '/usr/sbin/dockerd';
 export const dockerBinary = '/usr/bin/docker';
 
 export interface TestDockerd {
+  /** dockerd's API socket. */
+  readonly socket: string;
   docker(args: readonly string[]): string;
   stop(): Promise<void>;
 }
@@ -64,7 +66,7 @@ export async function startDockerd(): Promise<TestDockerd> {
   for (let i = 0; i < 150; i++) {
     try {
       docker(['version']);
-      return { docker, stop };
+      return { socket: sock, docker, stop };
     } catch {
       if (child.exitCode !== null) break;
       await new Promise((r) => setTimeout(r, 200));
