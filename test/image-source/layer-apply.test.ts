@@ -173,6 +173,26 @@ describe('applyLayer', () => {
     expect(await readFile(path.join(tmp, 'outside.txt'), 'utf8')).toBe('o');
   });
 
+  it('an entry under a file from a lower layer is a clear error naming both', async () => {
+    await writeFile(path.join(root, 'etc'), 'a file, not a directory');
+    const t = await makeTar([{ name: 'etc/passwd', body: 'root:x:0:0::/root:/bin/sh\n' }]);
+    const err = await applyLayer(root, stream(t), signal()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LayerApplyError);
+    expect((err as Error).message).toBe('layer entry "etc/passwd": etc is not a directory');
+  });
+
+  it('an opaque marker keeps the parents this layer made and removes what lower layers put there', async () => {
+    await mkdir(path.join(root, 'd/old'), { recursive: true });
+    await writeFile(path.join(root, 'd/old/f'), 'lower');
+    const t = await makeTar([
+      { name: 'd/new/f', body: 'upper' },
+      { name: 'd/.wh..wh..opq', body: '' },
+    ]);
+    await applyLayer(root, stream(t), signal());
+    expect(await readdir(path.join(root, 'd'))).toEqual(['new']);
+    expect(await readFile(path.join(root, 'd/new/f'), 'utf8')).toBe('upper');
+  });
+
   it('a hardlink whose target path goes through a symlink to outside links inside the root only', async () => {
     await writeFile(path.join(tmp, 'secret'), 's');
     const t = await makeTar([
