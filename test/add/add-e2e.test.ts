@@ -5,7 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Kilnd, kilnctl, startKilnd, tempDir } from '../e2e/harness.js';
+import { dockerfileBuildArgs, kilnctl, type Kilnd, startKilnd, tempDir } from '../e2e/harness.js';
 import { createTestRepo, startGitDaemon, type TestRepo } from './git-repo.js';
 
 /**
@@ -59,15 +59,7 @@ async function build(name: string, dockerfile: string) {
   await writeFile(path.join(ctx, 'Dockerfile'), dockerfile);
   const out = path.join(work, `${name}-out`);
   const r = await kilnctl([
-    '--addr',
-    kilnd.addr,
-    'build',
-    '--frontend',
-    'dockerfile.v0',
-    '--local',
-    `context=${ctx}`,
-    '--local',
-    `dockerfile=${ctx}`,
+    ...dockerfileBuildArgs(kilnd.addr, ctx),
     '--output',
     `type=local,dest=${out}`,
     '--progress',

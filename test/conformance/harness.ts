@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { kilnctl, type Kilnd, startKilnd, tempDir } from '../e2e/harness.js';
+import { dockerfileBuildArgs, kilnctl, type Kilnd, startKilnd, tempDir } from '../e2e/harness.js';
 import { pushBusyboxImage } from '../support/base-image.js';
 import { dockerBinary, startDockerd, type TestDockerd } from '../support/dockerd.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
@@ -239,15 +239,7 @@ export class ConformanceEnv {
     const opts = Object.entries(c.spec.buildArgs ?? {}).flatMap(([k, v]) => ['--opt', `build-arg:${k}=${v}`]);
     if (c.spec.target !== undefined) opts.push('--opt', `target=${c.spec.target}`);
     const r = await kilnctl([
-      '--addr',
-      this.kilnd.addr,
-      'build',
-      '--frontend',
-      'dockerfile.v0',
-      '--local',
-      `context=${ctx}`,
-      '--local',
-      `dockerfile=${ctx}`,
+      ...dockerfileBuildArgs(this.kilnd.addr, ctx),
       ...opts,
       '--progress',
       'plain',

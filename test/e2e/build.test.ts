@@ -1,20 +1,12 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Kilnd, kilnctl, startKilnd, tempDir } from './harness.js';
+import { dockerfileBuildArgs, kilnctl, type Kilnd, startKilnd, tempDir } from './harness.js';
 import { expectedTree, multistageFixture as fixture, snapshotTar, snapshotTree } from './trees.js';
 
 function buildArgs(kilnd: Kilnd, output: string, extra: string[] = []): string[] {
   return [
-    '--addr',
-    kilnd.addr,
-    'build',
-    '--frontend',
-    'dockerfile.v0',
-    '--local',
-    `context=${fixture}`,
-    '--local',
-    `dockerfile=${fixture}`,
+    ...dockerfileBuildArgs(kilnd.addr, fixture),
     '--opt',
     'build-arg:GREETING=hi',
     '--output',
@@ -92,19 +84,7 @@ describe('kilnctl build against kilnd (FROM scratch multi-stage)', () => {
     await mkdir(ctx, { recursive: true });
     await writeFile(path.join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY a /a\nFORM scratch\n');
     await writeFile(path.join(ctx, 'a'), 'a');
-    const r = await kilnctl([
-      '--addr',
-      kilnd.addr,
-      'build',
-      '--frontend',
-      'dockerfile.v0',
-      '--local',
-      `context=${ctx}`,
-      '--local',
-      `dockerfile=${ctx}`,
-      '--progress',
-      'plain',
-    ]);
+    const r = await kilnctl([...dockerfileBuildArgs(kilnd.addr, ctx), '--progress', 'plain']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/Dockerfile:3/);
     expect(r.stderr).toContain('FORM scratch');

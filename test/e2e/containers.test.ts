@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { pushBusyboxImage } from '../support/base-image.js';
 import { startDockerd } from '../support/dockerd.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
-import { type Kilnd, kilnctl, startKilnd, tempDir } from './harness.js';
+import { dockerfileBuildArgs, kilnctl, type Kilnd, startKilnd, tempDir } from './harness.js';
 
 /** Vertex intervals (ms) by name, from `--progress rawjson` output. */
 function vertexTimes(rawjson: string): Map<string, { started: number; completed: number }> {
@@ -35,20 +35,7 @@ describe('containers and images: FROM a registry image, RUN under runc, image ex
   let base: string;
 
   const dockerBuild = (ctx: string, output: string, extra: string[] = []) =>
-    kilnctl([
-      '--addr',
-      kilnd.addr,
-      'build',
-      '--frontend',
-      'dockerfile.v0',
-      '--local',
-      `context=${ctx}`,
-      '--local',
-      `dockerfile=${ctx}`,
-      '--output',
-      output,
-      ...extra,
-    ]);
+    kilnctl([...dockerfileBuildArgs(kilnd.addr, ctx), '--output', output, ...extra]);
 
   async function context(
     name: string,

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Kilnd, kilnctl, kilnctlBin, startKilnd, tempDir } from './harness.js';
+import { dockerfileBuildArgs, kilnctl, kilnctlBin, type Kilnd, startKilnd, tempDir } from './harness.js';
 
 const dockerfile = 'FROM scratch\nCOPY . /app/\n';
 
@@ -19,15 +19,7 @@ async function makeContext(dir: string): Promise<void> {
 
 function buildArgs(kilnd: Kilnd, ctx: string, out: string): string[] {
   return [
-    '--addr',
-    kilnd.addr,
-    'build',
-    '--frontend',
-    'dockerfile.v0',
-    '--local',
-    `context=${ctx}`,
-    '--local',
-    `dockerfile=${ctx}`,
+    ...dockerfileBuildArgs(kilnd.addr, ctx),
     '--output',
     `type=local,dest=${out}`,
     '--progress',

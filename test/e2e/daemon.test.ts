@@ -3,7 +3,15 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Kilnd, kilndBin, kilnctl, repoRoot, startKilnd, tempDir } from './harness.js';
+import {
+  dockerfileBuildArgs,
+  kilnctl,
+  type Kilnd,
+  kilndBin,
+  repoRoot,
+  startKilnd,
+  tempDir,
+} from './harness.js';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -168,15 +176,7 @@ describe('kilnd as a daemon', () => {
     const ctx = path.join(repoRoot, 'test/fixtures/e2e/multistage');
     const meta = path.join(work, 'meta.json');
     const r = await kilnctl([
-      '--addr',
-      kilnd.addr,
-      'build',
-      '--frontend',
-      'dockerfile.v0',
-      '--local',
-      `context=${ctx}`,
-      '--local',
-      `dockerfile=${ctx}`,
+      ...dockerfileBuildArgs(kilnd.addr, ctx),
       '--output',
       `type=tar,dest=${path.join(work, 'o.tar')}`,
       '--metadata-file',

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { pushBusyboxImage } from '../support/base-image.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
-import { type Kilnd, kilnctl, type RunResult, startKilnd, tempDir } from './harness.js';
+import { dockerfileBuildArgs, kilnctl, type Kilnd, type RunResult, startKilnd, tempDir } from './harness.js';
 
 /** Step names of plain progress (`#N [stage i/n] …`) and which of them were CACHED. */
 function stepReport(stderr: string): { names: string[]; cached: Set<string> } {
@@ -50,15 +50,7 @@ describe('Dockerfile semantics end to end (kilnd + kilnctl + runc + registry)', 
 
   const build = (ctx: string, extra: string[], output?: string) =>
     kilnctl([
-      '--addr',
-      kilnd.addr,
-      'build',
-      '--frontend',
-      'dockerfile.v0',
-      '--local',
-      `context=${ctx}`,
-      '--local',
-      `dockerfile=${ctx}`,
+      ...dockerfileBuildArgs(kilnd.addr, ctx),
       '--progress',
       'plain',
       ...(output ? ['--output', output] : []),

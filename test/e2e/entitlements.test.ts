@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { pushBusyboxImage } from '../support/base-image.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
-import { type Kilnd, kilnctl, startKilnd, tempDir } from './harness.js';
+import { dockerfileBuildArgs, kilnctl, type Kilnd, startKilnd, tempDir } from './harness.js';
 
 describe('entitlements: RUN --security=insecure and --network=host', () => {
   let registry: TestRegistry;
@@ -44,15 +44,7 @@ RUN --network=host echo host > /net
 
   const build = (kilnd: Kilnd, out: string, allow: string[]) =>
     kilnctl([
-      '--addr',
-      kilnd.addr,
-      'build',
-      '--frontend',
-      'dockerfile.v0',
-      '--local',
-      `context=${ctx}`,
-      '--local',
-      `dockerfile=${ctx}`,
+      ...dockerfileBuildArgs(kilnd.addr, ctx),
       '--output',
       `type=local,dest=${path.join(work, out)}`,
       ...allow.flatMap((a) => ['--allow', a]),

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { pushBusyboxImage } from '../support/base-image.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
-import { type Kilnd, kilnctl, startKilnd, tempDir } from './harness.js';
+import { dockerfileBuildArgs, kilnctl, type Kilnd, startKilnd, tempDir } from './harness.js';
 
 /**
  * Dockerfile errors through the real kilnd + kilnctl: the failing step is named by file and line,
@@ -21,20 +21,7 @@ describe('errors carry their Dockerfile location; lint warnings are printed', ()
     await mkdir(dir, { recursive: true });
     await writeFile(path.join(dir, 'Dockerfile'), dockerfile.replaceAll('BASE', base));
     for (const [f, content] of Object.entries(files)) await writeFile(path.join(dir, f), content);
-    return kilnctl([
-      '--addr',
-      kilnd.addr,
-      'build',
-      '--frontend',
-      'dockerfile.v0',
-      '--local',
-      `context=${dir}`,
-      '--local',
-      `dockerfile=${dir}`,
-      '--progress',
-      'plain',
-      ...extra,
-    ]);
+    return kilnctl([...dockerfileBuildArgs(kilnd.addr, dir), '--progress', 'plain', ...extra]);
   }
 
   beforeAll(async () => {

@@ -99,6 +99,16 @@ export interface RunResult {
   readonly stderr: string;
 }
 
+/**
+ * kilnctl's arguments for a Dockerfile build on `addr` whose context and Dockerfile are both the
+ * directory `ctx` (what `buildctl build --frontend dockerfile.v0 --local context=… --local
+ * dockerfile=…` takes); `rest` follows (`--output`, `--opt`, `--progress` …).
+ */
+export function dockerfileBuildArgs(addr: string, ctx: string, ...rest: string[]): string[] {
+  const locals = ['--local', `context=${ctx}`, '--local', `dockerfile=${ctx}`];
+  return ['--addr', addr, 'build', '--frontend', 'dockerfile.v0', ...locals, ...rest];
+}
+
 /** Runs the real kilnctl binary. */
 export function kilnctl(
   args: string[],

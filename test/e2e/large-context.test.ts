@@ -1,7 +1,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Kilnd, kilnctl, startKilnd, tempDir } from './harness.js';
+import { dockerfileBuildArgs, kilnctl, type Kilnd, startKilnd, tempDir } from './harness.js';
 
 /** 20,000 files in two halves read by two independent stages. */
 const filesPerHalf = 10_000;
@@ -80,15 +80,7 @@ describe('a 20,000-file context', () => {
 
   const build = () =>
     kilnctl([
-      '--addr',
-      kilnd.addr,
-      'build',
-      '--frontend',
-      'dockerfile.v0',
-      '--local',
-      `context=${ctx}`,
-      '--local',
-      `dockerfile=${ctx}`,
+      ...dockerfileBuildArgs(kilnd.addr, ctx),
       '--output',
       `type=local,dest=${out}`,
       '--progress',

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { pushBusyboxImage } from '../support/base-image.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
-import { type Kilnd, kilnctl, startKilnd, tempDir } from './harness.js';
+import { dockerfileBuildArgs, kilnctl, type Kilnd, startKilnd, tempDir } from './harness.js';
 
 const epoch = 1_700_000_000;
 const epochIso = new Date(epoch * 1000).toISOString().replace('.000Z', 'Z');
@@ -73,15 +73,7 @@ describe('reproducible images with SOURCE_DATE_EPOCH', () => {
           ? `type=image,name=${name},push=true,source-date-epoch=${epoch}`
           : `type=image,name=${name},push=true`;
       const r = await kilnctl([
-        '--addr',
-        kilnd.addr,
-        'build',
-        '--frontend',
-        'dockerfile.v0',
-        '--local',
-        `context=${ctx}`,
-        '--local',
-        `dockerfile=${ctx}`,
+        ...dockerfileBuildArgs(kilnd.addr, ctx),
         '--output',
         output,
         '--metadata-file',
