@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import type * as protoLoader from '@grpc/proto-loader';
+import type protobuf from 'protobufjs';
 import type { ProtoGrpcType as AuthProto } from './generated/auth.js';
 import type { ProtoGrpcType as ControlProto } from './generated/control.js';
 import type { ProtoGrpcType as FileSyncProto } from './generated/filesync.js';
@@ -7,11 +8,13 @@ import type { ProtoGrpcType as GatewayProto } from './generated/gateway.js';
 import type { ProtoGrpcType as HealthProto } from './generated/health.js';
 import type { ProtoGrpcType as SecretsProto } from './generated/secrets.js';
 import type { ProtoGrpcType as SshProto } from './generated/ssh.js';
-import { protoDir } from './proto-dir.js';
+import { InvalidArgumentError } from './errors.js';
+import { loadRoot } from './schema.js';
 
 /**
- * The proto-loader options every Kiln gRPC service uses; the generated types in proto/generated/ are
- * produced with the same settings (proto/tools/gen-proto-types.mjs), so they describe these objects.
+ * How every Kiln gRPC service turns messages into objects (protobufjs toObject options, as
+ * @grpc/proto-loader names them); the generated types in proto/generated/ are produced with the
+ * same settings (proto/tools/gen-proto-types.mjs), so they describe these objects.
  */
 export const protoLoaderOptions = {
   keepCase: true,
@@ -47,7 +50,8 @@ type Pkg = KilnGrpcType;
 
 /** Client constructors; each has `.service`, the ServiceDefinition to pass to `server.addService`. */
 export interface KilnGrpcServices {
-  readonly packageObject: KilnGrpcType;
+  /** Every Kiln message and service, as protobufjs reflection. */
+  readonly root: protobuf.Root;
   readonly Control: Pkg['moby']['buildkit']['v1']['Control'];
   readonly LLBBridge: Pkg['moby']['buildkit']['v1']['frontend']['LLBBridge'];
   readonly FileSync: Pkg['moby']['filesync']['v1']['FileSync'];
@@ -58,27 +62,67 @@ export interface KilnGrpcServices {
   readonly Health: Pkg['grpc']['health']['v1']['Health'];
 }
 
-/** Loads the proto-loader package definition of all Kiln services from `dir` (default protoDir()). */
-export function loadKilnPackageDefinition(dir: string = protoDir()): protoLoader.PackageDefinition {
-  return protoLoader.loadSync([...serviceProtoFiles], { ...protoLoaderOptions, includeDirs: [dir] });
+/** The fully qualified names of the services, as KilnGrpcServices calls them. */
+const serviceNames = {
+  Control: 'moby.buildkit.v1.Control',
+  LLBBridge: 'moby.buildkit.v1.frontend.LLBBridge',
+  FileSync: 'moby.filesync.v1.FileSync',
+  FileSend: 'moby.filesync.v1.FileSend',
+  Auth: 'moby.filesync.v1.Auth',
+  Secrets: 'moby.buildkit.secrets.v1.Secrets',
+  SSH: 'moby.sshforward.v1.SSH',
+  Health: 'grpc.health.v1.Health',
+} as const;
+
+/**
+ * A grpc-js ServiceDefinition for `name` whose messages are plain objects shaped by
+ * protoLoaderOptions: the same (de)serialisation @grpc/proto-loader builds (fromObject + encode;
+ * decode + toObject), without the per-method file descriptors it also computes, which made up
+ * most of kilnctl's start-up.
+ */
+function serviceDefinition(root: protobuf.Root, name: string): grpc.ServiceDefinition {
+  const service = root.lookupService(name);
+  const methods = service.methodsArray.map((method): [string, grpc.MethodDefinition<object, object>] => {
+    const req = method.resolvedRequestType;
+    const res = method.resolvedResponseType;
+    if (!req || !res) throw new InvalidArgumentError(`${name}.${method.name}: unresolved message type`);
+    return [
+      method.name,
+      {
+        path: `/${name}/${method.name}`,
+        requestStream: method.requestStream === true,
+        responseStream: method.responseStream === true,
+        requestSerialize: (value: object) => Buffer.from(req.encode(req.fromObject(value)).finish()),
+        requestDeserialize: (bytes: Buffer) => req.toObject(req.decode(bytes), protoLoaderOptions),
+        responseSerialize: (value: object) => Buffer.from(res.encode(res.fromObject(value)).finish()),
+        responseDeserialize: (bytes: Buffer) => res.toObject(res.decode(bytes), protoLoaderOptions),
+        originalName: method.name,
+      },
+    ];
+  });
+  return Object.fromEntries(methods);
 }
 
 /**
- * Loads the gRPC services. Call it once in a composition root and pass the result down: loading
- * parses every .proto file.
+ * The gRPC services: client constructors whose `.service` is the ServiceDefinition for
+ * `server.addService`. Built from proto/generated/descriptor.ts (or the .proto files under `dir`).
+ * Call it once in a composition root and pass the result down.
  */
-export function loadGrpcServices(dir: string = protoDir()): KilnGrpcServices {
-  // loadPackageDefinition returns an untyped GrpcObject; the generated ProtoGrpcType describes it.
-  const pkg = grpc.loadPackageDefinition(loadKilnPackageDefinition(dir)) as unknown as KilnGrpcType;
+export function loadGrpcServices(dir?: string): KilnGrpcServices {
+  const root = loadRoot(dir);
+  const constructor = (name: string) => grpc.makeClientConstructor(serviceDefinition(root, name), name);
+  // The generated ProtoGrpcType declarations describe these constructors.
+  const typed = <T>(name: string) => constructor(name) as unknown as T;
+  type Services = Omit<KilnGrpcServices, 'root'>;
   return {
-    packageObject: pkg,
-    Control: pkg.moby.buildkit.v1.Control,
-    LLBBridge: pkg.moby.buildkit.v1.frontend.LLBBridge,
-    FileSync: pkg.moby.filesync.v1.FileSync,
-    FileSend: pkg.moby.filesync.v1.FileSend,
-    Auth: pkg.moby.filesync.v1.Auth,
-    Secrets: pkg.moby.buildkit.secrets.v1.Secrets,
-    SSH: pkg.moby.sshforward.v1.SSH,
-    Health: pkg.grpc.health.v1.Health,
+    root,
+    Control: typed<Services['Control']>(serviceNames.Control),
+    LLBBridge: typed<Services['LLBBridge']>(serviceNames.LLBBridge),
+    FileSync: typed<Services['FileSync']>(serviceNames.FileSync),
+    FileSend: typed<Services['FileSend']>(serviceNames.FileSend),
+    Auth: typed<Services['Auth']>(serviceNames.Auth),
+    Secrets: typed<Services['Secrets']>(serviceNames.Secrets),
+    SSH: typed<Services['SSH']>(serviceNames.SSH),
+    Health: typed<Services['Health']>(serviceNames.Health),
   };
 }

@@ -4,7 +4,6 @@ export {
   type KilnGrpcServices,
   type KilnGrpcType,
   loadGrpcServices,
-  loadKilnPackageDefinition,
   protoLoaderOptions,
   serviceProtoFiles,
 } from './grpc-services.js';

@@ -1,7 +1,8 @@
 import { isAbsolute } from 'node:path';
 import protobuf from 'protobufjs';
 import { InvalidArgumentError } from './errors.js';
-import { protoDir, protoFiles, protoPath } from './proto-dir.js';
+import { protoDescriptor } from './generated/descriptor.js';
+import { protoFiles, protoPath } from './proto-dir.js';
 
 /** Protobuf scalar type names as they appear in .proto files. */
 export type ScalarType =
@@ -80,8 +81,18 @@ function isScalar(t: string): t is ScalarType {
   return scalarTypes.has(t);
 }
 
-/** Loads every .proto file under `dir` into one protobufjs Root (well-known types come built in). */
-export function loadRoot(dir: string = protoDir()): protobuf.Root {
+/**
+ * Every Kiln .proto file as one protobufjs Root (well-known types included). By default it is built
+ * from proto/generated/descriptor.ts, which the generator made from the .proto files (a drift test
+ * keeps them equal): no .proto file is read or parsed at run time. With `dir`, the .proto files
+ * under it are parsed instead (the tests use this to check the copies in dist/).
+ */
+export function loadRoot(dir?: string): protobuf.Root {
+  if (dir === undefined) {
+    const root = protobuf.Root.fromJSON(protoDescriptor as protobuf.INamespace);
+    root.resolveAll();
+    return root;
+  }
   const root = new protobuf.Root();
   // Imports are written relative to the proto directory; protobufjs substitutes its bundled copies
   // for google/protobuf/*.proto, which are not on disk.
