@@ -70,6 +70,7 @@ describe("BuildKit's Go client (v0.8) against kilnd", () => {
   let kilnd: Kilnd;
   let registry: TestRegistry;
   let base: string;
+  let baseDigest: string;
   let work: string;
   const bk = (args: string[], input?: Buffer) =>
     runBkclient(bkclient, ['--addr', kilnd.addr, ...args], { input });
@@ -77,7 +78,7 @@ describe("BuildKit's Go client (v0.8) against kilnd", () => {
   beforeAll(async () => {
     bkclient = await buildBkclient(path.join(os.tmpdir(), 'kiln-bkclient'));
     registry = await startRegistry();
-    base = (await pushBusyboxImage(registry.host)).ref;
+    ({ ref: base, digest: baseDigest } = await pushBusyboxImage(registry.host));
     kilnd = await startKilnd();
     work = await tempDir('interop');
   }, 600_000);
@@ -119,6 +120,31 @@ describe("BuildKit's Go client (v0.8) against kilnd", () => {
     const r = await bk(['build', '--gateway', ...fixtureFlags(), '--output', `type=local,dest=${dest}`]);
     expect(r.code, r.stderr).toBe(0);
     expect(await snapshotTree(dest)).toEqual(expectedTree);
+  });
+
+  test('a client-side frontend reads the result (ReadFile, StatFile, ReadDir) and resolves an image config', async () => {
+    const r = await bk([
+      'build',
+      '--gateway',
+      '--gateway-inspect',
+      `/out/tools/run.sh,${base}`,
+      ...fixtureFlags(),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const seen = JSON.parse(r.stdout) as {
+      readFile: string;
+      readFileRange: string;
+      stat: { mode: number; size: number };
+      readDir: string[];
+      imageDigest: string;
+      imageConfig: { os: string; architecture: string; config: { Env: string[] } };
+    };
+    expect(seen.readFile).toBe('#!/bin/sh\necho run\n');
+    expect(seen.readFileRange).toBe('!/');
+    expect(seen.stat).toMatchObject({ mode: 0o755, size: 19 });
+    expect(seen.readDir).toEqual(['run.sh', 'tools.conf']);
+    expect(seen.imageDigest).toBe(baseDigest);
+    expect(seen.imageConfig).toMatchObject({ os: 'linux', architecture: 'amd64' });
   });
 
   test("LLB marshalled by BuildKit's llb package is solved from stdin", async () => {

@@ -120,6 +120,8 @@ func build(ctx context.Context, c *client.Client, args []string) error {
 	progress := fs.String("progress", "plain", "plain")
 	metadataFile := fs.String("metadata-file", "", "write the exporter response here")
 	viaGateway := fs.Bool("gateway", false, "run the frontend through the client-side gateway")
+	inspect := fs.String("gateway-inspect", "", "with --gateway: after the solve, read PATH from the result "+
+		"(ReadFile, StatFile, ReadDir of its directory) and resolve IMAGE's config: PATH,IMAGE; printed as JSON")
 	var locals, opts, outputs, secrets multi
 	fs.Var(&locals, "local", "name=path")
 	fs.Var(&opts, "opt", "key=value")
@@ -190,7 +192,11 @@ func build(ctx context.Context, c *client.Client, args []string) error {
 			solveOpt.Frontend = ""
 			solveOpt.FrontendAttrs = nil
 			resp, err = c.Build(ctx, solveOpt, "bkclient", func(ctx context.Context, gc gateway.Client) (*gateway.Result, error) {
-				return gc.Solve(ctx, gateway.SolveRequest{Frontend: name, FrontendOpt: attrs})
+				res, err := gc.Solve(ctx, gateway.SolveRequest{Frontend: name, FrontendOpt: attrs})
+				if err != nil || *inspect == "" {
+					return res, err
+				}
+				return res, inspectResult(ctx, gc, res, *inspect)
 			}, ch)
 		} else {
 			resp, err = c.Solve(ctx, def, solveOpt, ch)
@@ -261,6 +267,51 @@ func printStatus(w io.Writer, ch chan *client.SolveStatus) {
 			}
 		}
 	}
+}
+
+// inspectResult exercises LLBBridge.ReadFile, StatFile, ReadDir and ResolveImageConfig the way a
+// client-side frontend does, and prints what they return as one JSON object on stdout.
+func inspectResult(ctx context.Context, gc gateway.Client, res *gateway.Result, spec string) error {
+	file, image, _ := strings.Cut(spec, ",")
+	ref, err := res.SingleRef()
+	if err != nil {
+		return err
+	}
+	out := map[string]interface{}{}
+	data, err := ref.ReadFile(ctx, gateway.ReadRequest{Filename: file})
+	if err != nil {
+		return fmt.Errorf("ReadFile %s: %w", file, err)
+	}
+	out["readFile"] = string(data)
+	part, err := ref.ReadFile(ctx, gateway.ReadRequest{Filename: file, Range: &gateway.FileRange{Offset: 1, Length: 2}})
+	if err != nil {
+		return fmt.Errorf("ReadFile %s with a range: %w", file, err)
+	}
+	out["readFileRange"] = string(part)
+	st, err := ref.StatFile(ctx, gateway.StatRequest{Path: file})
+	if err != nil {
+		return fmt.Errorf("StatFile %s: %w", file, err)
+	}
+	out["stat"] = map[string]interface{}{"path": st.Path, "mode": st.Mode, "size": st.Size_}
+	dir := file[:strings.LastIndex(file, "/")+1]
+	entries, err := ref.ReadDir(ctx, gateway.ReadDirRequest{Path: dir})
+	if err != nil {
+		return fmt.Errorf("ReadDir %s: %w", dir, err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Path)
+	}
+	out["readDir"] = names
+	if image != "" {
+		dgst, config, err := gc.ResolveImageConfig(ctx, image, llb.ResolveImageConfigOpt{})
+		if err != nil {
+			return fmt.Errorf("ResolveImageConfig %s: %w", image, err)
+		}
+		out["imageDigest"] = dgst.String()
+		out["imageConfig"] = json.RawMessage(config)
+	}
+	return json.NewEncoder(os.Stdout).Encode(out)
 }
 
 // anonymousAuth serves the session's Auth service with no credentials for any host, so the
