@@ -50,6 +50,8 @@ describe('kilnctl build against kilnd (FROM scratch multi-stage)', () => {
     expect(r.stderr).toContain('DONE');
     expect(r.code, r.stderr).toBe(0);
     expect(await snapshotTree(dest)).toEqual(expectedTree);
+    // The completed status still says how much was copied (the five files' 57 bytes).
+    expect(r.stderr).toMatch(/^#\d+ copying files 57B (\d+\.\d+s )?done$/m);
   });
 
   test('exports the same files as a tar', async () => {
