@@ -12,6 +12,8 @@ import { callSignal, type SessionAttachable, serverMessageStream } from './attac
 
 const PATH = '/moby.filesync.v1.FileSend/DiffCopy';
 
+const FileWriteBuffer = 8 * 1024 * 1024;
+
 export type FileSendTarget =
   /** Local exporter: fsutil packets merged into a directory, owned by the current user. */
   | { readonly kind: 'dir'; readonly dir: string; readonly onProgress?: (bytes: number) => void }
@@ -70,7 +72,9 @@ export function fileSendTarget(target: FileSendTarget, signal: AbortSignal): Ses
         out = process.stdout;
         closeOut = async () => {};
       } else {
-        const ws: WriteStream = createWriteStream(target.path);
+        // A wide buffer (default 16 KiB, less than one message): the loop below waited for every
+        // message to reach the file before taking the next, and the queued ones go out in one writev.
+        const ws: WriteStream = createWriteStream(target.path, { highWaterMark: FileWriteBuffer });
         out = ws;
         closeOut = () =>
           new Promise<void>((resolve, reject) => {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import os from 'node:os';
 import type { ContentStore } from '../../worker/content/types.js';
 import { diffTar } from '../../worker/fs/diff.js';
@@ -118,7 +118,10 @@ function reusable(known: LayerDescriptor, epoch: Date | undefined): boolean {
   return known.diffed !== true;
 }
 
-/** Diff → (sha256 of the tar) → gzip → content store, streaming, in one pass. */
+/**
+ * Diff → (sha256 of the tar) → gzip → content store, streaming, in one pass. An uncompressed blob
+ * is the tar itself: the store's digest is the diffID, so the tar is hashed once, not twice.
+ */
 async function writeLayer(
   refId: string,
   parentDir: string | undefined,
@@ -127,16 +130,19 @@ async function writeLayer(
   opts: LayerOptions,
   signal: AbortSignal,
 ): Promise<LayerDescriptor> {
-  const diffHash = createHash('sha256');
-  const tapped = (async function* () {
-    const diffOpts = opts.epoch ? { clampMtime: new Date(epochSeconds(opts.epoch) * 1000) } : {};
-    for await (const chunk of diffTar(parentDir, childDir, signal, diffOpts)) {
-      diffHash.update(chunk);
-      yield chunk;
-    }
-  })();
-  let source: AsyncIterable<Uint8Array> = tapped;
+  const diffOpts = opts.epoch ? { clampMtime: new Date(epochSeconds(opts.epoch) * 1000) } : {};
+  const tar = diffTar(parentDir, childDir, signal, diffOpts);
+  let source: AsyncIterable<Uint8Array> = tar;
+  let diffHash: Hash | undefined;
   if (opts.compression === 'gzip') {
+    const hash = createHash('sha256');
+    diffHash = hash;
+    const tapped = (async function* () {
+      for await (const chunk of tar) {
+        hash.update(chunk);
+        yield chunk;
+      }
+    })();
     source = parallelGzip(tapped, { level: opts.compressionLevel ?? 6 }, signal);
   }
   const blob = await store.write(observed(refId, source, opts.onLayerEvent), {}, signal);
@@ -144,7 +150,7 @@ async function writeLayer(
     mediaType: layerMediaType(opts.compression, opts.ociMediaTypes),
     digest: blob.digest,
     size: blob.size,
-    diffID: `sha256:${diffHash.digest('hex')}`,
+    diffID: diffHash ? `sha256:${diffHash.digest('hex')}` : blob.digest,
     diffed: true,
     ...(opts.epoch ? { clampedTo: epochSeconds(opts.epoch) } : {}),
   };

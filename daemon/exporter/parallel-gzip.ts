@@ -8,10 +8,23 @@ export interface ParallelGzipOptions {
   readonly blockSize?: number;
   /** Blocks compressed at once on the libuv pool (default: the CPU count, at least 2). */
   readonly concurrency?: number;
+  /**
+   * Store blocks that a sample shows to be incompressible instead of searching them for matches
+   * (default true). Off: every block at `level`, as plain zlib would.
+   */
+  readonly skipIncompressible?: boolean;
 }
 
 /** The deflate window: each block may refer this far back into the previous one. */
 const WINDOW = 32 * 1024;
+
+/**
+ * Incompressible-block test: SAMPLES slices of SAMPLE_BYTES spread over the block, deflated at
+ * level 1; when that saves less than 2 %, the block is stored (deflate level 0: a copy).
+ */
+const SAMPLES = 4;
+const SAMPLE_BYTES = 8 * 1024;
+const STORE_RATIO = 0.98;
 
 /** Fixed gzip header: no name, mtime 0, OS unix: the bytes depend on the input alone. */
 const HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0x03]);
@@ -21,7 +34,10 @@ const HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0x03]);
  * is a raw deflate primed with the previous block's last 32 KiB as dictionary and ended by a sync
  * flush (the last one by a finish), so the concatenation is one valid deflate stream and compresses
  * about as well as a single stream. A single zlib stream is one thread; large layers were bound by it.
- * Deterministic for a given level and block size.
+ * Blocks a level-1 sample cannot shrink (already-compressed files, random bytes) are stored rather
+ * than compressed: zlib spends as long searching such data for matches as it does on text, for no
+ * gain (klauspost/compress and zstd skip incompressible input the same way). Deterministic for a
+ * given level and block size: whether a block is stored depends on its bytes alone.
  */
 export async function* parallelGzip(
   source: AsyncIterable<Uint8Array>,
@@ -31,6 +47,7 @@ export async function* parallelGzip(
   signal.throwIfAborted();
   const blockSize = Math.max(WINDOW, opts.blockSize ?? 1024 * 1024);
   const limit = Math.max(1, opts.concurrency ?? Math.max(2, os.availableParallelism()));
+  const skip = opts.skipIncompressible ?? true;
   const inflight: Promise<Buffer>[] = [];
   let crc = 0;
   let total = 0;
@@ -43,7 +60,7 @@ export async function* parallelGzip(
   const dispatch = (block: Buffer, last: boolean): void => {
     crc = crc32(block, crc);
     total += block.byteLength;
-    inflight.push(compressBlock(block, previous, opts.level, last));
+    inflight.push(compressBlock(block, previous, opts.level, last, skip));
     previous = block;
   };
   // Settled failures of blocks not awaited yet must not surface as unhandled rejections.
@@ -79,7 +96,29 @@ export async function* parallelGzip(
   }
 }
 
-function compressBlock(
+async function compressBlock(
+  block: Buffer,
+  previous: Buffer | undefined,
+  level: number,
+  last: boolean,
+  skipIncompressible: boolean,
+): Promise<Buffer> {
+  const store = level > 0 && skipIncompressible && (await incompressible(block));
+  return deflateBlock(block, previous, store ? 0 : level, last);
+}
+
+/** Whether a level-1 deflate of slices spread over `block` saves less than 1 - STORE_RATIO. */
+async function incompressible(block: Buffer): Promise<boolean> {
+  if (block.byteLength < SAMPLES * SAMPLE_BYTES * 2) return false;
+  const stride = Math.floor((block.byteLength - SAMPLE_BYTES) / (SAMPLES - 1));
+  const sample = Buffer.allocUnsafe(SAMPLES * SAMPLE_BYTES);
+  for (let i = 0; i < SAMPLES; i++)
+    block.copy(sample, i * SAMPLE_BYTES, i * stride, i * stride + SAMPLE_BYTES);
+  const out = await deflateBlock(sample, undefined, 1, true);
+  return out.byteLength >= sample.byteLength * STORE_RATIO;
+}
+
+function deflateBlock(
   block: Buffer,
   previous: Buffer | undefined,
   level: number,

@@ -52,14 +52,26 @@ describe('diffTar with many small files (read ahead)', () => {
 });
 
 describe('coalesce', () => {
-  it('regroups small chunks up to the size, passes large ones through, keeps every byte', async () => {
-    const parts = [512, 100, 4096, 70_000, 3, 200_000, 10].map((n) => randomBytes(n));
+  it('regroups small chunks up to the size, cuts large ones into views of the size, keeps every byte', async () => {
+    const parts = [512, 100, 4096, 70_000, 3, 200_000, 10, 65_536].map((n) => randomBytes(n));
     const src = async function* () {
       yield* parts;
     };
     const out: Uint8Array[] = [];
     for await (const c of coalesce(src(), 65_536)) out.push(c);
     expect(Buffer.concat(out).equals(Buffer.concat(parts))).toBe(true);
-    expect(out.map((c) => c.byteLength)).toEqual([512 + 100 + 4096, 70_000, 3, 200_000, 10]);
+    expect(out.map((c) => c.byteLength)).toEqual([
+      512 + 100 + 4096,
+      65_536,
+      70_000 - 65_536 + 3,
+      65_536,
+      65_536,
+      65_536,
+      200_000 - 3 * 65_536 + 10,
+      65_536,
+    ]);
+    // The cut pieces share the source's memory: no copy for large chunks.
+    expect(out[3]?.buffer).toBe(parts[5]?.buffer);
+    expect(out[7]).toBe(parts[7]);
   });
 });

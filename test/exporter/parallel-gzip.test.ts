@@ -1,13 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { constants, deflateRawSync, gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { parallelGzip } from '../../daemon/exporter/parallel-gzip.js';
+import { type ParallelGzipOptions, parallelGzip } from '../../daemon/exporter/parallel-gzip.js';
 
 async function gz(
   data: Buffer,
   chunk: number,
-  opts: { level: number; blockSize?: number; concurrency?: number },
+  opts: ParallelGzipOptions,
   signal = AbortSignal.timeout(30_000),
 ): Promise<Buffer> {
   const src = async function* () {
@@ -59,6 +59,45 @@ describe('parallelGzip', () => {
     const a = await gz(data, 4096, { level: 6, blockSize: block, concurrency: 1 });
     const b = await gz(data, 100_003, { level: 6, blockSize: block, concurrency: 4 });
     expect(b.equals(a)).toBe(true);
+  });
+
+  it('stores incompressible blocks (a copy, not a search) and still compresses the others', async () => {
+    const block = 256 * 1024;
+    const noise = randomBytes(4 * block);
+    const text = texty(4 * block);
+    const data = Buffer.concat([noise, text]);
+    const out = await gz(data, 65_536, { level: 6, blockSize: block });
+    expect(gunzipSync(out).equals(data)).toBe(true);
+    expect(execFileSync('gzip', ['-dc'], { input: out, maxBuffer: 64 * 1024 * 1024 }).equals(data)).toBe(
+      true,
+    );
+    // The random blocks come out exactly as deflate level 0 (stored) makes them, after the header.
+    const stored = Buffer.concat(
+      [0, 1, 2, 3].map((i) =>
+        deflateRawSync(noise.subarray(i * block, (i + 1) * block), {
+          level: 0,
+          finishFlush: constants.Z_SYNC_FLUSH,
+          // Stored-block lengths follow the output buffer size: the one parallelGzip uses.
+          chunkSize: 256 * 1024,
+        }),
+      ),
+    );
+    expect(out.subarray(10, 10 + stored.length).equals(stored)).toBe(true);
+    // Without the test, level 6 searched them (and zlib chose its own block layout).
+    const searched = await gz(data, 65_536, { level: 6, blockSize: block, skipIncompressible: false });
+    expect(gunzipSync(searched).equals(data)).toBe(true);
+    expect(searched.subarray(10, 10 + stored.length).equals(stored)).toBe(false);
+    // Text blocks are compressed as before.
+    const textOnly = gzipSync(text, { level: 6 }).length;
+    expect(out.length).toBeLessThan(noise.length * 1.001 + textOnly * 1.05);
+  });
+
+  it('compresses a block that is mostly text even when some of it is noise', async () => {
+    const block = 256 * 1024;
+    const data = Buffer.concat([randomBytes(block / 8), texty(block - block / 8)]);
+    const out = await gz(data, 65_536, { level: 6, blockSize: block });
+    expect(gunzipSync(out).equals(data)).toBe(true);
+    expect(out.length).toBeLessThan(block / 2);
   });
 
   it('stops with the abort reason', async () => {

@@ -35,6 +35,36 @@ describe('content store', () => {
     expect(await store.write(chunks('abc'), {}, signal())).toEqual({ digest: sha('abc'), size: 3 });
   });
 
+  it('reads a large blob back in chunks of at most 1 MiB, and an empty one as nothing', async () => {
+    const store = await createContentStore(root);
+    const data = Buffer.alloc(2.5 * 1024 * 1024 + 7);
+    for (let i = 0; i < data.length; i += 4096) data.writeUInt32LE(i, i);
+    const info = await store.write(
+      (async function* () {
+        yield data;
+      })(),
+      {},
+      signal(),
+    );
+    const got: Uint8Array[] = [];
+    for await (const c of store.read(info.digest, signal())) got.push(c);
+    expect(got.map((c) => c.byteLength)).toEqual([1024 * 1024, 1024 * 1024, 0.5 * 1024 * 1024 + 7]);
+    expect(Buffer.concat(got).equals(data)).toBe(true);
+    const empty = await store.write(chunks(), {}, signal());
+    const none: Uint8Array[] = [];
+    for await (const c of store.read(empty.digest, signal())) none.push(c);
+    expect(none).toEqual([]);
+    const ac = new AbortController();
+    ac.abort(new Error('stop reading'));
+    await expect(
+      (async () => {
+        for await (const _ of store.read(info.digest, ac.signal)) {
+          // nothing
+        }
+      })(),
+    ).rejects.toThrow('stop reading');
+  });
+
   it('rejects corrupt and truncated streams, naming expected and got, and keeps nothing', async () => {
     const store = await createContentStore(root);
     const d = sha('the real content');

@@ -78,6 +78,36 @@ describe('tarDirectory', () => {
     expect(entries[6]!.body).toBe('long');
   });
 
+  it('writes many small files read ahead, files past 1 MiB streamed, each with its own bytes', async () => {
+    await using t = await tempDir();
+    await mkdir(path.join(t.path, 'd'));
+    const big = Buffer.alloc(2.5 * 1024 * 1024 + 3);
+    for (let i = 0; i < big.length; i += 997) big[i] = i % 251;
+    await writeFile(path.join(t.path, 'd/big'), big);
+    await writeFile(path.join(t.path, 'd/edge'), Buffer.alloc(1024 * 1024, 9));
+    const names: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      const name = `f${String(i).padStart(3, '0')}`;
+      names.push(`d/${name}`);
+      await writeFile(path.join(t.path, 'd', name), i % 10 === 0 ? '' : `body of ${name}`);
+    }
+    await link(path.join(t.path, 'd/f005'), path.join(t.path, 'd/g-hard'));
+    const chunks = await collectAll(tarDirectory(t.path, signal));
+    const entries = await parse(
+      (async function* () {
+        yield* chunks;
+      })(),
+    );
+    expect(entries.map((e) => e.name)).toEqual(['d/', 'd/big', 'd/edge', ...names, 'd/g-hard']);
+    expect(Buffer.from(entries[1]!.body, 'latin1').length).toBe(big.length);
+    expect(entries[2]!.body.length).toBe(1024 * 1024);
+    for (const [i, e] of entries.slice(3, 103).entries())
+      expect(e.body).toBe(i % 10 === 0 ? '' : `body of ${e.name.slice(2)}`);
+    expect(entries[103]).toMatchObject({ type: 'link', linkname: 'd/f005' });
+    // The large file went down the pipe in 1 MiB pieces, not 64 KiB ones.
+    expect(Math.max(...chunks.map((c) => c.byteLength))).toBe(1024 * 1024);
+  });
+
   it('is deterministic and stops on abort', async () => {
     await using t = await tempDir();
     for (let i = 0; i < 20; i++) await writeFile(path.join(t.path, `f${i}`), `content ${i}`);

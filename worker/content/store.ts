@@ -1,5 +1,4 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgumentError, KilnError, throwIfAborted } from '../../proto/errors.js';
@@ -21,6 +20,8 @@ export class ContentMismatchError extends KilnError {
     this.got = got;
   }
 }
+
+const ReadChunkBytes = 1024 * 1024;
 
 const digestPattern = /^sha256:([a-f0-9]{64})$/;
 
@@ -63,8 +64,23 @@ export async function createContentStore(root: string): Promise<ContentStore> {
     },
     async *read(digest, signal) {
       throwIfAborted(signal);
-      const stream = createReadStream(blobPath(digest), { signal });
-      for await (const chunk of stream) yield chunk as Uint8Array;
+      // Reads of up to 1 MiB sized by what is left (a read stream reads 64 KiB at a time and
+      // allocates its full read size even for a 300-byte config): layer blobs of hundreds of MiB
+      // are read whole to be sent on, and each chunk is handed over, never reused.
+      const fh = await open(blobPath(digest), 'r');
+      try {
+        let left = (await fh.stat()).size;
+        for (;;) {
+          throwIfAborted(signal);
+          const buf = Buffer.allocUnsafeSlow(Math.max(1, Math.min(ReadChunkBytes, left)));
+          const { bytesRead } = await fh.read(buf, 0, buf.byteLength, null);
+          if (bytesRead === 0) return;
+          left -= bytesRead;
+          yield bytesRead === buf.byteLength ? buf : buf.subarray(0, bytesRead);
+        }
+      } finally {
+        await fh.close();
+      }
     },
     async write(source, expected, signal) {
       throwIfAborted(signal);

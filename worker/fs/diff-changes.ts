@@ -104,10 +104,19 @@ async function diffDir(
   }
 }
 
+/** lstat calls in flight at once for the entries of a new directory. */
+const StatAhead = 32;
+
 /** Adds `host` and, for a directory, everything below it. */
-async function addTree(host: string, rel: string, out: Change[], signal: AbortSignal): Promise<void> {
+async function addTree(
+  host: string,
+  rel: string,
+  out: Change[],
+  signal: AbortSignal,
+  known?: BigIntStats,
+): Promise<void> {
   signal.throwIfAborted();
-  const st = await lstat(host, { bigint: true });
+  const st = known ?? (await lstat(host, { bigint: true }));
   if (st.isSocket()) return; // no tar representation; BuildKit skips sockets too
   if (st.isSymbolicLink()) {
     out.push({ kind: 'add', rel, host, st, linkTarget: await readlink(host) });
@@ -115,8 +124,22 @@ async function addTree(host: string, rel: string, out: Change[], signal: AbortSi
   }
   out.push({ kind: 'add', rel, host, st });
   if (!st.isDirectory()) return;
-  for (const name of await sortedNames(host))
-    await addTree(path.join(host, name), join(rel, name), out, signal);
+  // The children's lstat calls overlap (StatAhead at a time): one after the other, a directory of
+  // many files waited out a thread-pool round trip per entry.
+  const names = await sortedNames(host);
+  const stats = new Map<number, Promise<BigIntStats>>();
+  let next = 0;
+  for (const [i, name] of names.entries()) {
+    for (; next < names.length && next <= i + StatAhead; next++) {
+      const p = lstat(path.join(host, names[next] as string), { bigint: true });
+      // Handled here so an abandoned lstat cannot become an unhandled rejection.
+      p.catch(() => undefined);
+      stats.set(next, p);
+    }
+    const childStat = await (stats.get(i) as Promise<BigIntStats>);
+    stats.delete(i);
+    await addTree(path.join(host, name), join(rel, name), out, signal, childStat);
+  }
 }
 
 function sameOwnerAndMode(a: BigIntStats, b: BigIntStats): boolean {
