@@ -92,15 +92,23 @@ function serviceDefinition(root: protobuf.Root, name: string): grpc.ServiceDefin
         path: `/${name}/${method.name}`,
         requestStream: method.requestStream === true,
         responseStream: method.responseStream === true,
-        requestSerialize: (value: object) => Buffer.from(req.encode(req.fromObject(value)).finish()),
+        requestSerialize: (value: object) => asBuffer(req.encode(req.fromObject(value)).finish()),
         requestDeserialize: (bytes: Buffer) => req.toObject(req.decode(bytes), protoLoaderOptions),
-        responseSerialize: (value: object) => Buffer.from(res.encode(res.fromObject(value)).finish()),
+        responseSerialize: (value: object) => asBuffer(res.encode(res.fromObject(value)).finish()),
         responseDeserialize: (bytes: Buffer) => res.toObject(res.decode(bytes), protoLoaderOptions),
         originalName: method.name,
       },
     ];
   });
   return Object.fromEntries(methods);
+}
+
+/**
+ * protobufjs's writer already returns a Buffer under Node: wrap, never copy (a session tunnel's
+ * BytesMessages carry every byte of a build's context and exports).
+ */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /**
