@@ -58,9 +58,11 @@ export async function startDaemon(
     },
   );
   const sessions = new SessionManager();
+  const hashCache = new ContentHashCache();
   const localSource = createLocalSource({
     sessions,
     refs: cache,
+    hashCache,
     // The last upload of each shared key, so the next sync only moves what changed.
     index: {
       async get(key) {
@@ -91,7 +93,6 @@ export async function startDaemon(
   await executor.cleanupStale(shutdown.signal);
   const execWork = path.join(config.root, 'exec');
   await cleanupExecScratch(execWork);
-  const hashCache = new ContentHashCache();
   const exec = createExecOp({
     refs: cache,
     executor,

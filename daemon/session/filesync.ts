@@ -1,6 +1,6 @@
 import { encodeMessage } from '../../proto/codec.js';
 import { type MessageStream, packetStream } from '../../worker/fs/fsutil-packet.js';
-import { type ReceiveResult, receiveDiffCopy } from '../../worker/fs/fsutil-receive.js';
+import { type ReceiveDigests, type ReceiveResult, receiveDiffCopy } from '../../worker/fs/fsutil-receive.js';
 import { sendDiffCopy } from '../../worker/fs/fsutil-send.js';
 import { FailedPreconditionError } from './errors.js';
 import type { Session } from './session.js';
@@ -29,12 +29,57 @@ export interface FetchLocalDirOptions {
   readonly excludePatterns?: readonly string[];
   readonly followPaths?: readonly string[];
   readonly onProgress?: (bytes: number) => void;
+  /** Content digests of the files as they are written (see ReceiveOptions.digests). */
+  readonly digests?: ReceiveDigests;
+}
+
+/**
+ * At most one progress report per interval (BuildKit's transfer progress uses a 100 ms rate
+ * limiter): a report per 32 KiB chunk sent thousands of status updates over the session's
+ * connection, competing with the transfer itself. Callers report the final figure themselves.
+ */
+const PROGRESS_INTERVAL_MS = 100;
+
+export interface ThrottledProgress {
+  /** For the transfer options: empty when nobody listens. */
+  readonly opts: { onProgress?: (bytes: number) => void };
+  /** Reports the last figure if the throttle held it back. */
+  flush(): void;
+}
+
+export function throttleProgress(
+  onProgress: ((bytes: number) => void) | undefined,
+  intervalMs = PROGRESS_INTERVAL_MS,
+): ThrottledProgress {
+  if (!onProgress) return { opts: {}, flush: () => {} };
+  let last = -Infinity;
+  let held: number | undefined;
+  return {
+    opts: {
+      onProgress: (bytes) => {
+        const now = performance.now();
+        if (now - last < intervalMs) {
+          held = bytes;
+          return;
+        }
+        last = now;
+        held = undefined;
+        onProgress(bytes);
+      },
+    },
+    flush: () => {
+      if (held === undefined) return;
+      onProgress(held);
+      held = undefined;
+    },
+  };
 }
 
 /** Adapts a session call to the message stream the fsutil code speaks, ending the call on every path. */
 function messageStream(call: SessionStreamCall): MessageStream {
   return {
     send: (b) => call.send(b),
+    sendFramed: (f) => call.sendFramed(f),
     end: () => call.end(),
     [Symbol.asyncIterator]: () => call[Symbol.asyncIterator](),
   };
@@ -62,13 +107,19 @@ export async function fetchLocalDir(
   if (opts.excludePatterns?.length) md[FileSyncMetadataKeys.excludePatterns] = [...opts.excludePatterns];
   if (opts.followPaths?.length) md[FileSyncMetadataKeys.followPaths] = [...opts.followPaths];
   const call = session.stream(FileSyncMethods.syncDiffCopy, md, signal);
-  const receiveOpts = opts.onProgress ? { onProgress: opts.onProgress } : {};
+  const progress = throttleProgress(opts.onProgress);
   const result = await receiveDiffCopy(
     packetStream(messageStream(call)),
     opts.dest,
-    { ...receiveOpts, ownership: 'preserve', differ: 'metadata' },
+    {
+      ...progress.opts,
+      ...(opts.digests ? { digests: opts.digests } : {}),
+      ownership: 'preserve',
+      differ: 'metadata',
+    },
     signal,
   );
+  progress.flush();
   await call.done;
   return result;
 }
@@ -90,12 +141,9 @@ export async function sendDirToClient(
 ): Promise<void> {
   requireFileSend(session);
   const call = session.stream(FileSyncMethods.sendDiffCopy, {}, signal);
-  await sendDiffCopy(
-    packetStream(messageStream(call)),
-    dir,
-    opts.onProgress ? { onProgress: opts.onProgress } : {},
-    signal,
-  );
+  const progress = throttleProgress(opts.onProgress);
+  await sendDiffCopy(packetStream(messageStream(call)), dir, progress.opts, signal);
+  progress.flush();
   await drain(call);
 }
 

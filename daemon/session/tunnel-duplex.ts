@@ -26,8 +26,11 @@ interface IncomingMessage {
 export class TunnelDuplex extends Duplex {
   private readonly call: BytesMessageCall;
   private ended = false;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  /** The message being gathered: chunks are copied in as they come (http2 reuses its buffers once the write callback ran). */
+  private batch: Buffer | undefined;
+  private batchLen = 0;
+  /** Size of the last message sent: the next batch starts with room for as much. */
+  private lastLen = 0;
   private flushScheduled = false;
   /** Write callbacks held back while the outer call applies backpressure. */
   private waiting: ((err?: Error | null) => void)[] = [];
@@ -66,50 +69,53 @@ export class TunnelDuplex extends Duplex {
   }
 
   private enqueue(chunk: Buffer, cb: ((err?: Error | null) => void) | undefined): void {
-    // Copy: http2 reuses its buffers once the write callback ran, and the flush comes later.
-    this.pending.push(Buffer.from(chunk));
-    this.pendingBytes += chunk.byteLength;
-    if (this.pendingBytes >= MAX_MESSAGE) this.flush();
-    else if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => {
-        this.flushScheduled = false;
-        this.flush();
-      });
+    if (this.batchLen > 0 && this.batchLen + chunk.byteLength > MAX_MESSAGE) this.flush();
+    if (chunk.byteLength >= MAX_MESSAGE) {
+      this.append(chunk);
+      this.flush();
+    } else {
+      this.append(chunk);
+      if (this.batchLen >= MAX_MESSAGE) this.flush();
+      else if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => {
+          this.flushScheduled = false;
+          this.flush();
+        });
+      }
     }
     if (!cb) return;
     if (this.blocked) this.waiting.push(cb);
     else cb();
   }
 
-  private flush(): void {
-    if (this.pending.length === 0) return;
-    if (this.destroyed) {
-      // Torn down before the turn ended: the peer is gone, nothing can be delivered.
-      this.pending = [];
-      this.pendingBytes = 0;
-      return;
+  /** Copies a chunk into the batch, growing it when needed (one copy per byte, not one per chunk and one per message). */
+  private append(chunk: Buffer): void {
+    const need = this.batchLen + chunk.byteLength;
+    if (this.batch === undefined || this.batch.byteLength < need) {
+      const size = Math.max(
+        need,
+        Math.min(MAX_MESSAGE, Math.max(64 * 1024, this.lastLen, 2 * (this.batch?.byteLength ?? 0))),
+      );
+      const grown = Buffer.allocUnsafeSlow(size);
+      if (this.batch !== undefined && this.batchLen > 0) this.batch.copy(grown, 0, 0, this.batchLen);
+      this.batch = grown;
     }
-    const chunks = this.pending;
-    this.pending = [];
-    this.pendingBytes = 0;
+    chunk.copy(this.batch, this.batchLen);
+    this.batchLen = need;
+  }
+
+  private flush(): void {
+    if (this.batchLen === 0 || this.batch === undefined) return;
+    const data = this.batch.subarray(0, this.batchLen);
+    this.lastLen = this.batchLen;
+    // A new batch each time: the call may still hold this one.
+    this.batch = undefined;
+    this.batchLen = 0;
+    if (this.destroyed) return; // Torn down before the turn ended: the peer is gone.
     let ok = true;
     try {
-      let batch: Buffer[] = [];
-      let size = 0;
-      const emit = () => {
-        if (batch.length === 0) return;
-        const data = batch.length === 1 ? batch[0]! : Buffer.concat(batch, size);
-        if (!this.call.write({ data })) ok = false;
-        batch = [];
-        size = 0;
-      };
-      for (const c of chunks) {
-        if (size > 0 && size + c.byteLength > MAX_MESSAGE) emit();
-        batch.push(c);
-        size += c.byteLength;
-      }
-      emit();
+      ok = this.call.write({ data });
     } catch (err) {
       this.releaseWaiting(err as Error);
       return;

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { type ContentHashCache, fileMemoKey } from '../../worker/fs/content-hash.js';
+import type { ReceiveDigests } from '../../worker/fs/fsutil-receive.js';
 import { InvalidArgumentError, NotFoundError, throwIfAborted } from '../../proto/errors.js';
 import { FileSyncMethods, fetchLocalDir } from '../session/filesync.js';
 import type { SessionManager } from '../session/manager.js';
@@ -20,6 +22,11 @@ export interface LocalSourceDeps {
   readonly sessions: SessionManager;
   readonly refs: RefManager;
   readonly index: LocalSourceIndex;
+  /**
+   * Content checksums of snapshots: the digests of the files a sync writes are computed as they
+   * arrive and stored for the new snapshot, so COPY's cache key does not read them all back.
+   */
+  readonly hashCache?: ContentHashCache;
   /** How long to wait for a session to show up; default 5 s (BuildKit). */
   readonly sessionTimeoutMs?: number;
 }
@@ -146,6 +153,12 @@ export function createLocalSource(deps: LocalSourceDeps): LocalSource {
           ctx.signal,
         );
         const statusId = `transferring ${a.name}:`;
+        const prevMemo = prev === undefined ? undefined : deps.hashCache?.peek(prev.snapshot.id);
+        const fileDigests = new Map<string, string>();
+        const digests: ReceiveDigests = {
+          set: (rel, digest) => fileDigests.set(fileMemoKey(rel), digest),
+          previous: (rel) => prevMemo?.get(fileMemoKey(rel)),
+        };
         let committed: ImmutableRef | undefined;
         try {
           const result = await fetchLocalDir(
@@ -157,11 +170,16 @@ export function createLocalSource(deps: LocalSourceDeps): LocalSource {
               excludePatterns: a.excludePatterns,
               followPaths: a.followPaths,
               onProgress: (bytes) => ctx.progress.status(statusId, { current: bytes }),
+              ...(deps.hashCache ? { digests } : {}),
             },
             AbortSignal.any([ctx.signal, session.signal]),
           );
           ctx.progress.status(statusId, { current: result.bytes, completed: true });
           committed = await mutable.commit(ctx.signal);
+          if (deps.hashCache) {
+            const memo = deps.hashCache.memo(committed.snapshot.id);
+            for (const [k, v] of fileDigests) memo.set(k, v);
+          }
         } finally {
           if (committed === undefined) await mutable.release();
         }

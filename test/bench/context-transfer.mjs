@@ -25,6 +25,7 @@ const RUNS = opt('runs', 5);
 const FILES = opt('files', 20000);
 const BYTES = opt('bytes', 100_000_000);
 const PEER = !args.includes('--no-peer');
+const TIMEOUT_MS = 300_000;
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -51,8 +52,16 @@ function changeOneFile(ctx, n) {
 
 async function timed(cmd, argv, env = process.env) {
   const start = performance.now();
-  const r = spawnSync(cmd, argv, { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  // A hung build must fail the run, not hold the benchmark lock forever.
+  const r = spawnSync(cmd, argv, {
+    env,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: TIMEOUT_MS,
+    killSignal: 'SIGKILL',
+  });
   const ms = performance.now() - start;
+  if (r.error) throw new Error(`${cmd} ${argv.join(' ')}: ${r.error.message}`);
   if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
   return ms / 1000;
 }

@@ -48,6 +48,11 @@ export class ContentHashCache {
     return m;
   }
 
+  /** The table of a snapshot if it has one (unlike memo, never creates it). */
+  peek(snapshotId: string): ReadonlyMap<string, string> | undefined {
+    return this.bySnapshot.get(snapshotId);
+  }
+
   drop(snapshotId: string): void {
     this.bySnapshot.delete(snapshotId);
   }
@@ -219,8 +224,61 @@ class TreeHasher {
 
 function header(st: BigIntStats, linkname: string): string {
   const type = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : 'special';
-  const mode = (Number(st.mode) & 0o7777).toString(8);
   const size = st.isFile() ? st.size : 0n;
   const rdev = st.isBlockDevice() || st.isCharacterDevice() ? st.rdev : 0n;
-  return `${type}\0${mode}\0${st.uid}\0${st.gid}\0${size}\0${linkname}\0${rdev}\0`;
+  return entryHeader(type, Number(st.mode), st.uid, st.gid, size, linkname, rdev);
+}
+
+/** The header an entry's digest starts with, from its type and lstat fields (see checksumPath). */
+export function entryHeader(
+  type: 'dir' | 'symlink' | 'file' | 'special',
+  mode: number,
+  uid: number | bigint,
+  gid: number | bigint,
+  size: bigint,
+  linkname: string,
+  rdev: bigint,
+): string {
+  return `${type}\0${(mode & 0o7777).toString(8)}\0${uid}\0${gid}\0${size}\0${linkname}\0${rdev}\0`;
+}
+
+/** The header a regular file's digest starts with (see FileDigester). */
+export function fileDigestHeader(mode: number, uid: number, gid: number, size: bigint): string {
+  return entryHeader('file', mode, uid, gid, size, '', 0n);
+}
+
+/**
+ * Hashes a regular file while it is written, giving the digest checksumPath computes for it
+ * afterwards, so a receiver can fill the snapshot's memo (fileMemoKey) instead of having every
+ * file read back. The header goes first, so mode (permission bits), owner and size are those the
+ * file is announced with; when the bytes that arrive differ in length there is no digest.
+ */
+export class FileDigester {
+  private readonly h = createHash('sha256');
+  private size = 0n;
+
+  constructor(
+    mode: number,
+    uid: number,
+    gid: number,
+    private readonly expectedSize: bigint,
+  ) {
+    this.h.update(fileDigestHeader(mode, uid, gid, expectedSize));
+  }
+
+  update(data: Uint8Array): void {
+    this.h.update(data);
+    this.size += BigInt(data.byteLength);
+  }
+
+  /** `sha256:<hex>`, or undefined when the size was not the announced one. */
+  digest(): string | undefined {
+    const d = this.h.digest('hex');
+    return this.size === this.expectedSize ? `sha256:${d}` : undefined;
+  }
+}
+
+/** The memo key (see ContentHashCache) of the entry at `rel` (`/`-separated, relative to the snapshot root). */
+export function fileMemoKey(rel: string): string {
+  return `e:/${rel}`;
 }

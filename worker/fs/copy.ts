@@ -224,6 +224,32 @@ class Copier {
     return false;
   }
 
+  /**
+   * The common case of a whole-tree COPY: a regular file that is fully included, not excluded and
+   * may share the source inode is linked without an lstat first (copyEntry's lstat, include and
+   * owner checks are for the other cases). Returns false when it did nothing.
+   */
+  private linkWithoutStat(
+    src: string,
+    rel: string,
+    target: string,
+    parentFresh: boolean,
+    skipInclude: boolean,
+  ): boolean {
+    if (!this.mayLink || this.opts.owner !== undefined) return false;
+    if (this.include && !skipInclude) return false;
+    if (this.isExcluded(rel, false)) return false;
+    if (!parentFresh) ensureEmptyFileTarget(target, this.opts.alwaysReplaceExistingDestPaths === true);
+    try {
+      linkSync(src, target);
+    } catch (err) {
+      // Another filesystem, too many links, or linking not permitted: copyEntry copies instead.
+      if (isErrno(err, 'EXDEV') || isErrno(err, 'EMLINK') || isErrno(err, 'EPERM')) return false;
+      throw err;
+    }
+    return true;
+  }
+
   private isExcluded(rel: string, isDir: boolean): boolean {
     const ex = this.exclude;
     if (!ex?.matches(rel)) return false;
@@ -276,15 +302,22 @@ class Copier {
         this.opts.alwaysReplaceExistingDestPaths === true,
       );
     if (created) this.freshDirs.add(dst);
-    const names = readdirSync(src).sort(compareNames);
-    for (const name of names) {
-      await this.copyEntry(
-        path.join(src, name),
-        rel === '' ? name : `${rel}/${name}`,
-        path.join(dst, name),
-        true,
-        skipInclude,
-      );
+    const entries = readdirSync(src, { withFileTypes: true }).sort((a, b) => compareNames(a.name, b.name));
+    const dstFresh = this.freshDirs.has(dst);
+    for (const ent of entries) {
+      const name = ent.name;
+      // Names from readdir hold no `/`: concatenation is path.join without its normalization pass.
+      const childSrc = `${src}/${name}`;
+      const childRel = rel === '' ? name : `${rel}/${name}`;
+      const childDst = `${dst}/${name}`;
+      if (ent.isFile() && this.linkWithoutStat(childSrc, childRel, childDst, dstFresh, skipInclude)) {
+        if (this.slice.due()) {
+          this.signal.throwIfAborted();
+          await this.slice.pause();
+        }
+        continue;
+      }
+      await this.copyEntry(childSrc, childRel, childDst, true, skipInclude);
     }
     return created;
   }

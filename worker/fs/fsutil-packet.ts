@@ -138,16 +138,34 @@ function statFromWire(w: WireStat): FsStat {
 /** A stream of raw messages (one protobuf message per item), as the session tunnel provides. */
 export interface MessageStream {
   send(bytes: Uint8Array): Promise<void>;
+  /**
+   * Optional: sends a message already framed with gRPC's 5-byte prefix (see encodePacketWire),
+   * for transports that write frames themselves; saves a copy of every packet.
+   */
+  sendFramed?(frame: Uint8Array): Promise<void>;
   end(): void;
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array>;
 }
 
 export function packetStream(messages: MessageStream): PacketStream {
+  const framed = messages.sendFramed?.bind(messages);
   return {
-    send: (p) => messages.send(encodePacket(p)),
+    send: framed ? (p) => framed(encodePacketWire(p, true)) : (p) => messages.send(encodePacket(p)),
     end: () => messages.end(),
-    async *[Symbol.asyncIterator]() {
-      for await (const bytes of messages) yield decodePacket(bytes);
+    // A plain iterator rather than an async generator: one less layer of generator machinery
+    // for each of the tens of thousands of packets of a transfer.
+    [Symbol.asyncIterator](): AsyncIterator<Packet> {
+      const it = messages[Symbol.asyncIterator]();
+      return {
+        next: async () => {
+          const r = await it.next();
+          return r.done ? { done: true, value: undefined } : { done: false, value: decodePacket(r.value) };
+        },
+        return: async () => {
+          await it.return?.();
+          return { done: true, value: undefined };
+        },
+      };
     },
   };
 }

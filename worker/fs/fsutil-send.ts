@@ -31,8 +31,8 @@ export async function sendDiffCopy(
   const inner = new AbortController();
   const onAbort = () => inner.abort(signal.reason);
   signal.addEventListener('abort', onAbort, { once: true });
-  const files = new Map<number, string>();
-  const queue: { id: number; abs: string }[] = [];
+  const files = new Map<number, { abs: string; size: number }>();
+  const queue: { id: number; abs: string; size: number }[] = [];
   const waiters: (() => void)[] = [];
   let recvDone = false;
   let bytes = 0;
@@ -48,7 +48,7 @@ export async function sendDiffCopy(
       for await (const entry of walkDir(root, opts, inner.signal)) {
         const stat = opts.mapStat ? opts.mapStat(entry.stat) : entry.stat;
         if (stat === undefined) continue;
-        if (fileCanRequestData(stat.mode)) files.set(i, entry.absPath);
+        if (fileCanRequestData(stat.mode)) files.set(i, { abs: entry.absPath, size: Number(stat.size) });
         i++;
         await stream.send({ type: PacketType.Stat, stat });
       }
@@ -66,7 +66,7 @@ export async function sendDiffCopy(
   const slice = new TimeSlice();
   const scratch = Buffer.allocUnsafe(CHUNK_SIZE);
 
-  const sendFile = async (id: number, abs: string) => {
+  const sendFile = async (id: number, abs: string, size: number) => {
     // A file that vanished or cannot be opened is sent as empty, as fsutil does.
     let fd: number | undefined;
     try {
@@ -76,15 +76,19 @@ export async function sendDiffCopy(
     }
     if (fd !== undefined) {
       try {
+        let sent = 0;
         for (;;) {
           throwIfAborted(inner.signal);
           const n = readSync(fd, scratch, 0, CHUNK_SIZE, null);
           if (n === 0) break;
-          // A copy: the packet may be held (queued) after send() returns.
-          await stream.send({ type: PacketType.Data, id, data: Buffer.from(scratch.subarray(0, n)) });
+          // No copy: send() encodes the packet before it returns (see PacketStream).
+          await stream.send({ type: PacketType.Data, id, data: scratch.subarray(0, n) });
+          sent += n;
           bytes += n;
           opts.onProgress?.(bytes);
           await slice.maybePause();
+          // A short read at the size the walk saw is the end: skip the read that would return 0.
+          if (n < CHUNK_SIZE && sent === size) break;
         }
       } finally {
         closeSync(fd);
@@ -99,7 +103,7 @@ export async function sendDiffCopy(
       for (;;) {
         const next = queue.shift();
         if (next) {
-          await sendFile(next.id, next.abs);
+          await sendFile(next.id, next.abs, next.size);
           continue;
         }
         if (recvDone || inner.signal.aborted) return;
@@ -124,10 +128,10 @@ export async function sendDiffCopy(
           case PacketType.Err:
             throw new FileSyncRemoteError(`error from receiver: ${Buffer.from(p.data).toString()}`);
           case PacketType.Req: {
-            const abs = files.get(p.id);
-            if (abs === undefined) throw new FileSyncProtocolError(`invalid file id ${p.id}`);
+            const file = files.get(p.id);
+            if (file === undefined) throw new FileSyncProtocolError(`invalid file id ${p.id}`);
             files.delete(p.id);
-            queue.push({ id: p.id, abs });
+            queue.push({ id: p.id, ...file });
             wakeAll();
             break;
           }

@@ -36,6 +36,7 @@ export type Packet =
 
 /** A bidirectional packet stream; the transport (gRPC over the session tunnel) adapts to it. */
 export interface PacketStream {
+  /** Encodes the packet before it returns, so the caller may reuse the packet's data buffer at once. */
   send(packet: Packet): Promise<void>;
   /** No more packets from this side (gRPC CloseSend). */
   end(): void;

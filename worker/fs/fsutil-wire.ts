@@ -148,7 +148,12 @@ function writeStat(w: Writer, s: FsStat, p: StatPlan): void {
   }
 }
 
-export function encodePacketWire(p: Packet): Uint8Array {
+/**
+ * The packet's protobuf bytes. With `grpcPrefix`, they come after 5 bytes of room, filled in with
+ * gRPC's message prefix (uncompressed flag, big-endian length): one buffer and no copy for a
+ * transport that frames messages itself.
+ */
+export function encodePacketWire(p: Packet, grpcPrefix = false): Uint8Array {
   const type = p.type;
   const id = 'id' in p ? p.id >>> 0 : 0;
   const data = 'data' in p ? p.data : undefined;
@@ -159,7 +164,12 @@ export function encodePacketWire(p: Packet): Uint8Array {
   if (plan) size += 1 + varintLen(plan.size) + plan.size;
   if (id !== 0) size += 1 + varintLen(id);
   if (data && data.byteLength > 0) size += 1 + varintLen(data.byteLength) + data.byteLength;
-  const w = new Writer(size);
+  const w = new Writer(grpcPrefix ? size + 5 : size);
+  if (grpcPrefix) {
+    w.buf[0] = 0;
+    w.buf.writeUInt32BE(size, 1);
+    w.pos = 5;
+  }
   if (type !== 0) {
     w.buf[w.pos++] = 1 << 3;
     w.buf[w.pos++] = type;

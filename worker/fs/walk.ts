@@ -73,7 +73,8 @@ export async function* walkDir(
       throwIfAborted(signal);
       if (slice.due()) await slice.pause();
       const childRel = rel === '' ? name : `${rel}/${name}`;
-      const childAbs = path.join(abs, name);
+      // Names from readdir hold no `/`: concatenation is path.join without its normalization pass.
+      const childAbs = abs === '/' ? `/${name}` : `${abs}/${name}`;
       // Removed while walking: the sender describes what it saw.
       const st = lstatSync(childAbs, { bigint: true, throwIfNoEntry: false });
       if (st === undefined) continue;
