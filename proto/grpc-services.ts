@@ -92,15 +92,29 @@ function serviceDefinition(root: protobuf.Root, name: string): grpc.ServiceDefin
         path: `/${name}/${method.name}`,
         requestStream: method.requestStream === true,
         responseStream: method.responseStream === true,
-        requestSerialize: (value: object) => asBuffer(req.encode(req.fromObject(value)).finish()),
+        requestSerialize: (value: object) =>
+          encodedForm(value) ?? asBuffer(req.encode(req.fromObject(value)).finish()),
         requestDeserialize: (bytes: Buffer) => req.toObject(req.decode(bytes), protoLoaderOptions),
-        responseSerialize: (value: object) => asBuffer(res.encode(res.fromObject(value)).finish()),
+        responseSerialize: (value: object) =>
+          encodedForm(value) ?? asBuffer(res.encode(res.fromObject(value)).finish()),
         responseDeserialize: (bytes: Buffer) => res.toObject(res.decode(bytes), protoLoaderOptions),
         originalName: method.name,
       },
     ];
   });
   return Object.fromEntries(methods);
+}
+
+/**
+ * A message object may carry its own encoding under this key (the session tunnel builds its
+ * BytesMessages in place): the serialisers send those bytes as they are, not a fresh encoding of
+ * the fields. The fields must still describe the same message, for serialisers that ignore the key.
+ */
+export const EncodedMessage = Symbol('kiln.encodedMessage');
+
+function encodedForm(value: object): Buffer | undefined {
+  const bytes: unknown = (value as { [EncodedMessage]?: unknown })[EncodedMessage];
+  return bytes instanceof Uint8Array ? asBuffer(bytes) : undefined;
 }
 
 /**

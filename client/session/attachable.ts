@@ -5,6 +5,7 @@ import {
   Metadata,
   type ServerDuplexStream,
 } from '@grpc/grpc-js';
+import { serverCallStream } from '../../daemon/session/raw-stream.js';
 import type { MessageStream } from '../../worker/fs/fsutil-packet.js';
 
 /**
@@ -21,30 +22,6 @@ export type SessionMethod =
 
 export interface SessionAttachable {
   readonly methods: readonly SessionMethod[];
-}
-
-/**
- * The HTTP/2 stream under a grpc-js server call, found through grpc-js internals (1.14: the
- * ServerDuplexStream's `call`, down its `nextCall` interceptor chain, holds `stream`).
- * grpc-js writes one message per HTTP/2 write completion, i.e. one per event-loop turn over the
- * session tunnel; framing messages ourselves lets HTTP/2 batch them (writev). Undefined when the
- * internals differ: callers then fall back to call.write.
- */
-function rawStream(call: ServerDuplexStream<Buffer, Buffer>): Http2Stream | undefined {
-  let c: unknown = (call as unknown as { call?: unknown }).call;
-  for (let i = 0; i < 16 && c !== null && typeof c === 'object'; i++) {
-    const stream = (c as { stream?: unknown }).stream;
-    if (
-      stream !== null &&
-      typeof stream === 'object' &&
-      typeof (stream as Partial<Http2Stream>).write === 'function' &&
-      typeof (stream as { respond?: unknown }).respond === 'function' &&
-      typeof (c as { sendMetadata?: unknown }).sendMetadata === 'function'
-    )
-      return stream as Http2Stream;
-    c = (c as { nextCall?: unknown }).nextCall;
-  }
-  return undefined;
 }
 
 const RAW_BACKLOG = 1024 * 1024;
@@ -108,7 +85,7 @@ export function serverMessageStream(call: ServerDuplexStream<Buffer, Buffer>): M
     if (call.destroyed || call.writableEnded || call.cancelled)
       return Promise.reject(new Error('session call closed'));
     if (raw === null) {
-      raw = rawStream(call);
+      raw = serverCallStream(call);
       // Response headers first, as grpc-js would send them before its first message.
       if (raw) call.sendMetadata(new Metadata());
     }

@@ -1,8 +1,8 @@
-import { encodeMessage } from '../../proto/codec.js';
 import { type MessageStream, packetStream } from '../../worker/fs/fsutil-packet.js';
 import { type ReceiveDigests, type ReceiveResult, receiveDiffCopy } from '../../worker/fs/fsutil-receive.js';
 import { sendDiffCopy } from '../../worker/fs/fsutil-send.js';
 import { FailedPreconditionError } from './errors.js';
+import { bytesMessagePrefix } from './raw-stream.js';
 import type { Session } from './session.js';
 import type { SessionStreamCall } from './tunnel-client.js';
 
@@ -147,7 +147,10 @@ export async function sendDirToClient(
   await drain(call);
 }
 
-/** Tar-style exporters: streams raw bytes (BytesMessage chunks) with `exporter-md-*` metadata. */
+/**
+ * Tar-style exporters: streams raw bytes (BytesMessage chunks) with `exporter-md-*` metadata. The
+ * chunks are sent as they are, not copied: `tar` must not reuse a chunk's memory once it yielded it.
+ */
 export async function sendTarToClient(
   session: Session,
   tar: AsyncIterable<Uint8Array>,
@@ -161,7 +164,8 @@ export async function sendTarToClient(
   try {
     for await (const chunk of tar) {
       if (chunk.byteLength === 0) continue;
-      await call.send(encodeMessage('moby.filesync.v1.BytesMessage', { data: chunk }));
+      // The BytesMessage by hand: its framing in front, the chunk itself behind (no copy of it).
+      await call.sendFramed(bytesMessagePrefix(chunk.byteLength), chunk);
     }
   } catch (err) {
     call.end();

@@ -15,8 +15,11 @@ export type CallMetadata = Readonly<Record<string, string | readonly string[]>>;
 export interface SessionStreamCall extends AsyncIterable<Uint8Array> {
   /** Sends one message; waits while the peer applies backpressure. */
   send(message: Uint8Array): Promise<void>;
-  /** As send, for a message already framed with gRPC's 5-byte prefix (saves a copy). */
-  sendFramed(frame: Uint8Array): Promise<void>;
+  /**
+   * As send, for a message already framed with gRPC's 5-byte prefix (saves a copy). With `rest`,
+   * the message continues there: it is written as is, so it must not change until sent.
+   */
+  sendFramed(frame: Uint8Array, rest?: Uint8Array): Promise<void>;
   /** Half-closes the request side (CloseSend). */
   end(): void;
   /** Resolves with the final status once the call is over (rejects with the typed error). */
@@ -315,11 +318,20 @@ class GrpcCall implements SessionStreamCall {
     return this.sendFramed(frame);
   }
 
-  async sendFramed(framed: Uint8Array): Promise<void> {
+  async sendFramed(framed: Uint8Array, rest?: Uint8Array): Promise<void> {
     if (this.error) throw this.error;
     throwIfAborted(this.signal);
     const frame = Buffer.from(framed.buffer, framed.byteOffset, framed.byteLength);
-    if (frame.byteLength >= DIRECT_BYTES) {
+    if (rest !== undefined && rest.byteLength > 0) {
+      // Head and body as two writes of one batch: the body is not copied into a frame.
+      this.flush();
+      if (!this.req.writableEnded && !this.req.destroyed) {
+        this.req.cork();
+        this.req.write(frame);
+        this.req.write(Buffer.from(rest.buffer, rest.byteOffset, rest.byteLength));
+        this.req.uncork();
+      }
+    } else if (frame.byteLength >= DIRECT_BYTES) {
       // Large enough to go alone: no second copy into a batch.
       this.flush();
       if (!this.req.writableEnded && !this.req.destroyed) this.req.write(frame);

@@ -1,4 +1,8 @@
+import type { Http2Stream } from 'node:http2';
 import { Duplex } from 'node:stream';
+import { Metadata } from '@grpc/grpc-js';
+import { EncodedMessage } from '../../proto/grpc-services.js';
+import { bytesMessagePrefix, serverCallStream, varintLength } from './raw-stream.js';
 
 /**
  * The session tunnel: a gRPC bidi stream of BytesMessage turned into a byte pipe (BuildKit's
@@ -6,10 +10,15 @@ import { Duplex } from 'node:stream';
  * turn (HTTP/2 emits one small write per frame) are coalesced into one message of at most
  * MAX_MESSAGE bytes: a message per tiny frame made many-small-file transfers overhead-bound.
  * Used by the daemon (over the Control.Session server call) and by the client (over its client call).
+ * On the daemon the frames go, unjoined, behind a hand-written BytesMessage + gRPC prefix straight to
+ * the HTTP/2 stream under the call; on the client they are joined once into a message that carries
+ * its own encoding (EncodedMessage), so the serialiser does not copy it again.
  */
 
 /** Well under the 4 MiB default receive limit of grpc-go and grpc-js. */
 const MAX_MESSAGE = 1024 * 1024;
+/** Bytes queued on the call's HTTP/2 stream past which writes wait for it to drain. */
+const RAW_BACKLOG = 4 * 1024 * 1024;
 
 /** What grpc-js gives for a BytesMessage stream in object mode (server or client side). */
 export interface BytesMessageCall extends NodeJS.EventEmitter {
@@ -23,18 +32,48 @@ interface IncomingMessage {
   readonly data?: Uint8Array | null;
 }
 
+/**
+ * `{ data }` for the joined chunks, carrying its protobuf encoding too (EncodedMessage), built with
+ * the one copy the join needs: Kiln's serialisers send it as is instead of encoding a second copy.
+ */
+function encodedBytesMessage(
+  parts: readonly Buffer[],
+  len: number,
+): { data: Buffer; [EncodedMessage]: Buffer } {
+  const field = 1 + varintLength(len);
+  const encoded = Buffer.allocUnsafeSlow(field + len);
+  encoded[0] = 0x0a;
+  let pos = 1;
+  let v = len;
+  while (v >= 0x80) {
+    encoded[pos++] = (v % 128) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  encoded[pos++] = v;
+  for (const p of parts) {
+    p.copy(encoded, pos);
+    pos += p.byteLength;
+  }
+  return { data: encoded.subarray(field), [EncodedMessage]: encoded };
+}
+
 export class TunnelDuplex extends Duplex {
   private readonly call: BytesMessageCall;
   private ended = false;
-  /** The message being gathered: chunks are copied in as they come (http2 reuses its buffers once the write callback ran). */
-  private batch: Buffer | undefined;
-  private batchLen = 0;
-  /** Size of the last message sent: the next batch starts with room for as much. */
-  private lastLen = 0;
+  /**
+   * The chunks of the message being gathered, held by reference rather than copied: the writer is
+   * Node's HTTP/2 session, whose JS-stream socket hands every write fresh copies of its frames.
+   */
+  private parts: Buffer[] = [];
+  private partsLen = 0;
+  /** Write callbacks of the gathered chunks: they run once the chunks are handed on. */
+  private held: ((err?: Error | null) => void)[] = [];
   private flushScheduled = false;
   /** Write callbacks held back while the outer call applies backpressure. */
   private waiting: ((err?: Error | null) => void)[] = [];
   private blocked = false;
+  /** The HTTP/2 stream under a grpc-js server call: null until looked up, undefined when there is none. */
+  private raw: Http2Stream | undefined | null = null;
 
   constructor(call: BytesMessageCall) {
     super({ allowHalfOpen: false });
@@ -69,68 +108,98 @@ export class TunnelDuplex extends Duplex {
   }
 
   private enqueue(chunk: Buffer, cb: ((err?: Error | null) => void) | undefined): void {
-    if (this.batchLen > 0 && this.batchLen + chunk.byteLength > MAX_MESSAGE) this.flush();
-    if (chunk.byteLength >= MAX_MESSAGE) {
-      this.append(chunk);
+    if (this.partsLen > 0 && this.partsLen + chunk.byteLength > MAX_MESSAGE) this.flush();
+    let rest = chunk;
+    while (rest.byteLength > MAX_MESSAGE) {
+      this.add(rest.subarray(0, MAX_MESSAGE));
       this.flush();
-    } else {
-      this.append(chunk);
-      if (this.batchLen >= MAX_MESSAGE) this.flush();
-      else if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => {
-          this.flushScheduled = false;
-          this.flush();
-        });
-      }
+      rest = rest.subarray(MAX_MESSAGE);
     }
-    if (!cb) return;
-    if (this.blocked) this.waiting.push(cb);
-    else cb();
-  }
-
-  /** Copies a chunk into the batch, growing it when needed (one copy per byte, not one per chunk and one per message). */
-  private append(chunk: Buffer): void {
-    const need = this.batchLen + chunk.byteLength;
-    if (this.batch === undefined || this.batch.byteLength < need) {
-      const size = Math.max(
-        need,
-        Math.min(MAX_MESSAGE, Math.max(64 * 1024, this.lastLen, 2 * (this.batch?.byteLength ?? 0))),
-      );
-      const grown = Buffer.allocUnsafeSlow(size);
-      if (this.batch !== undefined && this.batchLen > 0) this.batch.copy(grown, 0, 0, this.batchLen);
-      this.batch = grown;
-    }
-    chunk.copy(this.batch, this.batchLen);
-    this.batchLen = need;
-  }
-
-  private flush(): void {
-    if (this.batchLen === 0 || this.batch === undefined) return;
-    const data = this.batch.subarray(0, this.batchLen);
-    this.lastLen = this.batchLen;
-    // A new batch each time: the call may still hold this one.
-    this.batch = undefined;
-    this.batchLen = 0;
-    if (this.destroyed) return; // Torn down before the turn ended: the peer is gone.
-    let ok = true;
-    try {
-      ok = this.call.write({ data });
-    } catch (err) {
-      this.releaseWaiting(err as Error);
-      return;
-    }
-    if (!ok && !this.blocked) {
-      this.blocked = true;
-      this.call.once('drain', () => {
-        this.blocked = false;
-        this.releaseWaiting(null);
+    this.add(rest);
+    if (cb) this.held.push(cb);
+    if (this.partsLen >= MAX_MESSAGE) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.flush();
       });
     }
   }
 
+  private add(chunk: Buffer): void {
+    if (chunk.byteLength === 0) return;
+    this.parts.push(chunk);
+    this.partsLen += chunk.byteLength;
+  }
+
+  /** The call's HTTP/2 stream when it can be written directly (daemon side), after the response headers. */
+  private rawStream(): Http2Stream | undefined {
+    if (this.raw !== null) return this.raw;
+    this.raw = serverCallStream(this.call);
+    const sendMetadata = (this.call as { sendMetadata?: (md: Metadata) => void }).sendMetadata;
+    if (this.raw !== undefined && typeof sendMetadata === 'function')
+      sendMetadata.call(this.call, new Metadata());
+    else this.raw = undefined;
+    return this.raw;
+  }
+
+  private flush(): void {
+    const held = this.held;
+    this.held = [];
+    const parts = this.parts;
+    const len = this.partsLen;
+    this.parts = [];
+    this.partsLen = 0;
+    if (this.destroyed) {
+      // Torn down before the turn ended: the peer is gone.
+      this.release(held, new Error('tunnel closed'));
+      return;
+    }
+    let pushBack: NodeJS.EventEmitter | undefined;
+    if (len > 0) {
+      try {
+        const raw = this.rawStream();
+        if (raw !== undefined) {
+          if (raw.destroyed || raw.closed || raw.writableEnded) throw new Error('session stream closed');
+          // gRPC framing and the BytesMessage field header in front, the chunks as they are behind:
+          // the same bytes grpc-js would send, without its two copies.
+          raw.cork();
+          raw.write(bytesMessagePrefix(len));
+          for (const p of parts) raw.write(p);
+          raw.uncork();
+          if (raw.writableLength >= RAW_BACKLOG) pushBack = raw;
+        } else {
+          if (!this.call.write(encodedBytesMessage(parts, len))) pushBack = this.call;
+        }
+      } catch (err) {
+        this.release(held, err as Error);
+        this.releaseWaiting(err as Error);
+        return;
+      }
+    }
+    if (pushBack !== undefined && !this.blocked) {
+      this.blocked = true;
+      const emitter = pushBack;
+      const resume = () => {
+        emitter.off('drain', resume);
+        emitter.off('close', resume);
+        this.blocked = false;
+        this.releaseWaiting(null);
+      };
+      emitter.on('drain', resume);
+      emitter.on('close', resume);
+    }
+    if (this.blocked) this.waiting.push(...held);
+    else this.release(held, null);
+  }
+
+  private release(cbs: ((err?: Error | null) => void)[], err: Error | null): void {
+    for (const cb of cbs) cb(err);
+  }
+
   private releaseWaiting(err: Error | null): void {
-    for (const cb of this.waiting.splice(0)) cb(err);
+    this.release(this.waiting.splice(0), err);
   }
 
   override _final(cb: (err?: Error | null) => void): void {
@@ -144,7 +213,11 @@ export class TunnelDuplex extends Duplex {
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    this.releaseWaiting(err ?? new Error('tunnel closed'));
+    const reason = err ?? new Error('tunnel closed');
+    this.release(this.held.splice(0), reason);
+    this.parts = [];
+    this.partsLen = 0;
+    this.releaseWaiting(reason);
     try {
       if (!this.writableFinished) this.call.end();
     } catch {

@@ -60,6 +60,30 @@ describe('FileSend (daemon → client)', () => {
     await cs.close();
   });
 
+  it('streams many MiB of tar chunks of every size byte for byte (frames written as they are)', async () => {
+    const file = path.join(h.tmp, 'big.tar');
+    const cs = await startSession({
+      conn: h.open,
+      name: 'x',
+      attachables: [fileSendTarget({ kind: 'file', path: file }, ac.signal)],
+      signal: ac.signal,
+    });
+    const s = await h.manager.get(cs.id, { signal: ac.signal });
+    const sizes = [1, 127, 128, 16_384, 0, 262_144, 2 * 1024 * 1024 + 3, 5];
+    for (let i = 0; i < 24; i++) sizes.push(200_000 + i * 7919);
+    const chunks = sizes.map((n, i) => {
+      const b = Buffer.allocUnsafe(n);
+      for (let j = 0; j < n; j += 4096) b[j] = (i + j) & 0xff;
+      return b.fill(i & 0xff, 0, Math.min(n, 64));
+    });
+    async function* gen() {
+      yield* chunks;
+    }
+    await sendTarToClient(s, gen(), {}, ac.signal);
+    expect((await readFile(file)).equals(Buffer.concat(chunks))).toBe(true);
+    await cs.close();
+  });
+
   it('fails clearly when the client did not advertise FileSend', async () => {
     const cs = await startSession({ conn: h.open, name: 'x', attachables: [], signal: ac.signal });
     const s = await h.manager.get(cs.id, { signal: ac.signal });
