@@ -19,9 +19,17 @@ export interface MarshalOptions {
  * result. A scratch state gives an empty definition.
  */
 export function marshal(state: State, opts: MarshalOptions = {}): DefinitionBytes {
-  const output = state.output;
-  if (!output) return { def: [], metadata: {} };
+  return marshalWithDigests(state, opts).definition;
+}
+
+/** marshal, plus the digest each vertex of the graph got (what a source map is keyed by). */
+export function marshalWithDigests(
+  state: State,
+  opts: MarshalOptions = {},
+): { definition: DefinitionBytes; digests: ReadonlyMap<Vertex, string> } {
   const digests = new Map<Vertex, string>();
+  const output = state.output;
+  if (!output) return { definition: { def: [], metadata: {} }, digests };
   const seen = new Set<string>();
   const def: Uint8Array[] = [];
   const metadata: Record<string, PbOpMetadata> = {};
@@ -76,5 +84,5 @@ export function marshal(state: State, opts: MarshalOptions = {}): DefinitionByte
     if (md.progress_group) caps['meta.progressgroup'] = true;
   }
   metadata[terminalDigest] = { ...(metadata[terminalDigest] ?? {}), caps };
-  return { def, metadata };
+  return { definition: { def, metadata }, digests };
 }

@@ -18,6 +18,8 @@ type Batch = { type: 'put'; key: string; value: unknown } | { type: 'del'; key: 
 
 const recordKey = (id: string): string => `r!${id}`;
 const sharedKey = (key: string): string => `s!${key}`;
+/** How long a lastUsedAt/usageCount update may wait for a batch to ride in. */
+const touchFlushMs = 1000;
 
 /**
  * Opens the ref store and repairs what a crash left behind. Every change is ordered so that a crash
@@ -84,7 +86,16 @@ class LevelCacheManager implements CacheManager {
   readonly #byKey = new Map<string, Set<string>>();
   /** Live handles per record id (mutables count as one); in memory only, so a restart frees all. */
   readonly #handles = new Map<string, number>();
+  /** Size walks in flight by record id, so concurrent `du`/`prune` calls share one. */
+  readonly #measuring = new Map<string, Promise<number>>();
   #writes: Promise<void> = Promise.resolve();
+  /**
+   * Records whose only change is bookkeeping (lastUsedAt, usageCount): written with the next batch
+   * that must land anyway, or by a timer, not awaited on a build's path. A crash loses at most those
+   * timestamps, which only order prune.
+   */
+  readonly #touched = new Set<string>();
+  #touchTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(
@@ -121,22 +132,15 @@ class LevelCacheManager implements CacheManager {
       createdAt: now,
       lastUsedAt: now,
       usageCount: 0,
-      size: 0,
       description: opts.description,
       recordType: opts.recordType,
       committed: false,
       cacheKeys: [],
     };
-    try {
-      this.#records.set(record.id, record);
-      this.#handles.set(record.id, 1);
-      await this.#write([{ type: 'put', key: recordKey(record.id), value: record }]);
-    } catch (err) {
-      this.#records.delete(record.id);
-      this.#handles.delete(record.id);
-      await snapshot.discard();
-      throw err;
-    }
+    // In memory only until commit: a crash leaves a snapshot no record names, which the next open
+    // removes, so persisting the uncommitted record would buy nothing.
+    this.#records.set(record.id, record);
+    this.#handles.set(record.id, 1);
     return new Mutable(this, record.id, snapshot);
   }
 
@@ -157,17 +161,7 @@ class LevelCacheManager implements CacheManager {
     }
     if (!best) return undefined;
     const ref = this.#acquire(best);
-    const current = this.#records.get(best.id);
-    if (current) {
-      const bumped: CacheRecord = { ...current, lastUsedAt: Date.now(), usageCount: current.usageCount + 1 };
-      this.#records.set(bumped.id, bumped);
-      try {
-        await this.#write([{ type: 'put', key: recordKey(bumped.id), value: bumped }]);
-      } catch (err) {
-        await ref.release();
-        throw err;
-      }
-    }
+    this.#touch({ ...best, lastUsedAt: Date.now(), usageCount: best.usageCount + 1 });
     return ref;
   }
 
@@ -228,7 +222,15 @@ class LevelCacheManager implements CacheManager {
     this.#assertOpen();
     if (signal) throwIfAborted(signal);
     const match = parseUsageFilter(opts.filter);
-    return [...this.#records.values()].map((r) => this.#usage(r)).filter(match);
+    // No filter field looks at the size, so only the records shown are measured.
+    const shown = [...this.#records.values()].filter((r) => match(this.#usage(r)));
+    const out: UsageRecord[] = [];
+    for (const record of shown) {
+      if (signal) throwIfAborted(signal);
+      const size = await this.#size(record);
+      out.push({ ...this.#usage(this.#records.get(record.id) ?? record), Size: size });
+    }
+    return out;
   }
 
   async prune(
@@ -248,17 +250,25 @@ class LevelCacheManager implements CacheManager {
       .sort((a, b) => a.lastUsedAt - b.lastUsedAt || a.createdAt - b.createdAt);
     const keepBytes = opts.keepBytes ?? 0;
     let total = 0;
-    for (const r of this.#records.values()) total += r.size;
+    if (keepBytes > 0) {
+      for (const r of [...this.#records.values()]) {
+        if (signal) throwIfAborted(signal);
+        total += await this.#size(r);
+      }
+    }
     const pruned: UsageRecord[] = [];
     for (const candidate of eligible) {
       if (signal) throwIfAborted(signal);
       if (keepBytes > 0 && total <= keepBytes) break;
-      // Re-check: someone may have taken a handle while we awaited the previous removal.
+      if (!this.#records.has(candidate.id) || this.#inUse(candidate.id)) continue;
+      // Measured before removal: the pruned record reports what it freed.
+      const size = await this.#size(candidate);
+      // Re-check: someone may have taken a handle (or pruned it) while we awaited.
       const record = this.#records.get(candidate.id);
       if (!record || this.#inUse(record.id)) continue;
-      const usage = this.#usage(record);
+      const usage: UsageRecord = { ...this.#usage(record), Size: size };
       await this.#remove(record);
-      total -= record.size;
+      total -= size;
       pruned.push(usage);
       onPruned(usage);
     }
@@ -268,6 +278,8 @@ class LevelCacheManager implements CacheManager {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#touchTimer);
+    if (this.#touched.size > 0) void this.#write([]).catch(() => undefined);
     await this.#writes.catch(() => undefined);
     await this.#db.close();
   }
@@ -278,17 +290,19 @@ class LevelCacheManager implements CacheManager {
 
   // --- used by the handle classes below ---
 
-  /** Seals a mutable: the snapshot is committed before the record says so, so a crash between the two is debris. */
+  /**
+   * Seals a mutable: the snapshot is committed before the record says so, so a crash between the two
+   * is debris. The size is left for `du`/`prune` to measure (#size): walking the tree here would put
+   * a whole-snapshot stat pass on every build step.
+   */
   async commitMutable(id: string, snapshot: MutableSnapshot, signal: AbortSignal): Promise<ImmutableRef> {
     this.#assertOpen();
     const info = await snapshot.commit(signal);
-    const size = await this.#snapshotter.usage(info.id);
     const record = this.#records.get(id);
     if (!record) throw new NotFoundError(`cache record ${id} not found`);
     const committed: CacheRecord = {
       ...record,
       snapshotId: info.id,
-      size,
       committed: true,
       lastUsedAt: Date.now(),
     };
@@ -299,15 +313,11 @@ class LevelCacheManager implements CacheManager {
     return new Handle(this, id, { id: info.id, dir: info.dir });
   }
 
-  /** Drops an uncommitted mutable: the record goes first, so a crash leaves only an orphan snapshot. */
+  /** Drops an uncommitted mutable (never persisted, see newMutable) and its snapshot. */
   async discardMutable(id: string, snapshot: MutableSnapshot): Promise<void> {
     this.#records.delete(id);
     this.#handles.delete(id);
-    try {
-      if (!this.#closed) await this.#write([{ type: 'del', key: recordKey(id) }]);
-    } finally {
-      await snapshot.discard();
-    }
+    await snapshot.discard();
   }
 
   cloneHandle(id: string, snapshot: SnapshotInfo): ImmutableRef {
@@ -324,9 +334,18 @@ class LevelCacheManager implements CacheManager {
     this.#handles.delete(id);
     const record = this.#records.get(id);
     if (!record || this.#closed) return;
-    const touched: CacheRecord = { ...record, lastUsedAt: Date.now() };
-    this.#records.set(id, touched);
-    await this.#write([{ type: 'put', key: recordKey(id), value: touched }]);
+    this.#touch({ ...record, lastUsedAt: Date.now() });
+  }
+
+  /** Updates bookkeeping fields in memory; persisted lazily (see #touched). */
+  #touch(updated: CacheRecord): void {
+    this.#records.set(updated.id, updated);
+    if (!updated.committed || this.#closed) return;
+    this.#touched.add(updated.id);
+    this.#touchTimer ??= setTimeout(() => {
+      this.#touchTimer = undefined;
+      if (this.#touched.size > 0 && !this.#closed) void this.#write([]).catch(() => undefined);
+    }, touchFlushMs).unref();
   }
 
   #acquire(record: CacheRecord): ImmutableRef {
@@ -353,12 +372,44 @@ class LevelCacheManager implements CacheManager {
     await this.#snapshotter.remove(record.snapshotId);
   }
 
+  /**
+   * A committed record's size: measured once (concurrent callers share the walk), then kept in the
+   * record. A mutable one counts 0 until it is committed, as BuildKit shows a ref being written.
+   */
+  #size(record: CacheRecord): Promise<number> {
+    if (!record.committed) return Promise.resolve(0);
+    if (record.size !== undefined) return Promise.resolve(record.size);
+    let pending = this.#measuring.get(record.id);
+    if (!pending) {
+      pending = this.#measure(record).finally(() => this.#measuring.delete(record.id));
+      this.#measuring.set(record.id, pending);
+    }
+    return pending;
+  }
+
+  async #measure(record: CacheRecord): Promise<number> {
+    let size: number;
+    try {
+      size = await this.#snapshotter.usage(record.snapshotId);
+    } catch (err) {
+      // Pruned while we walked it: it holds nothing any more.
+      if (this.#records.get(record.id)?.snapshotId !== record.snapshotId) return 0;
+      throw err;
+    }
+    const current = this.#records.get(record.id);
+    if (current?.snapshotId !== record.snapshotId || current.size !== undefined || this.#closed) return size;
+    const sized: CacheRecord = { ...current, size };
+    this.#records.set(sized.id, sized);
+    await this.#write([{ type: 'put', key: recordKey(sized.id), value: sized }]);
+    return size;
+  }
+
   #usage(r: CacheRecord): UsageRecord {
     return {
       ID: r.id,
       Mutable: !r.committed,
       InUse: this.#inUse(r.id),
-      Size: r.size,
+      Size: r.size ?? 0,
       CreatedAt: new Date(r.createdAt),
       LastUsedAt: r.usageCount > 0 || r.lastUsedAt !== r.createdAt ? new Date(r.lastUsedAt) : undefined,
       UsageCount: r.usageCount,
@@ -382,9 +433,19 @@ class LevelCacheManager implements CacheManager {
     ids.add(id);
   }
 
-  /** Writes are serialised so a later update of a record never lands before an earlier one. */
+  /**
+   * Writes are serialised so a later update of a record never lands before an earlier one. Pending
+   * touches ride along, read from memory now: a record deleted meanwhile is not written back.
+   */
   #write(ops: Batch[]): Promise<void> {
-    const next = this.#writes.then(() => this.#db.batch(ops));
+    const batch: Batch[] = [];
+    for (const id of this.#touched) {
+      const record = this.#records.get(id);
+      if (record?.committed) batch.push({ type: 'put', key: recordKey(id), value: record });
+    }
+    this.#touched.clear();
+    batch.push(...ops);
+    const next = this.#writes.then(() => this.#db.batch(batch));
     this.#writes = next.catch(() => undefined);
     return next;
   }

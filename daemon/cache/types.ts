@@ -9,8 +9,11 @@ export interface CacheRecord {
   readonly createdAt: number;
   readonly lastUsedAt: number;
   readonly usageCount: number;
-  /** Bytes, measured at commit. */
-  readonly size: number;
+  /**
+   * Bytes (the snapshotter's usage()), measured on first need by `du` or `prune` rather than at
+   * commit, where the walk would sit on the build's critical path; absent until then.
+   */
+  readonly size?: number;
   readonly description: string;
   readonly recordType: RecordType;
   /** False while a writer owns it; an uncommitted record found at start-up is crash debris. */

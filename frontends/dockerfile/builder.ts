@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { marshal } from '../../client/llb/marshal.js';
+import { marshal, marshalWithDigests } from '../../client/llb/marshal.js';
 import { formatPlatform, type Platform } from '../../client/llb/platform.js';
 import { local } from '../../client/llb/source-op.js';
 import { InvalidArgumentError, throwIfAborted, UnimplementedError } from '../../proto/errors.js';
@@ -321,12 +321,8 @@ export const dockerfileFrontend: Frontend = {
     if (opts.subrequest === 'frontend.outline') return { metadata: outlineResult(converted.outline, source) };
     if (lint.violation) throw located(lint.violation);
     const marshalOpts = opts.platform ? { platform: opts.platform } : {};
-    const definition = sourceRecorder.attach(
-      marshal(converted.state, marshalOpts),
-      filename,
-      source,
-      marshalOpts,
-    );
+    const marshaled = marshalWithDigests(converted.state, marshalOpts);
+    const definition = sourceRecorder.attach(marshaled.definition, marshaled.digests, filename, source);
     const metadata: Record<string, Uint8Array> = {
       'containerimage.config': serializeImageConfig(converted.image),
       // SOURCE_DATE_EPOCH reaches the exporter (image dates, layer mtimes) as BuildKit's does.

@@ -1,7 +1,5 @@
-import { marshal, type MarshalOptions } from '../../client/llb/marshal.js';
-import { State } from '../../client/llb/state.js';
+import type { State } from '../../client/llb/state.js';
 import type { Vertex } from '../../client/llb/vertex.js';
-import { decodeMessage, digestOf } from '../../proto/codec.js';
 import { KilnError } from '../../proto/errors.js';
 import type { DefinitionBytes, DefinitionSource } from '../types.js';
 
@@ -26,18 +24,21 @@ export class SourceRecorder {
 
   /**
    * The definition with pb.Source: ops present in it, mapped to ranges of `file` (whose bytes are
-   * `data`). `opts` must be the options the definition was marshaled with, so digests agree.
+   * `data`). `digests` are the vertex digests the definition was marshaled with (marshalWithDigests):
+   * one marshal for the whole graph, not one per step.
    */
-  attach(definition: DefinitionBytes, file: string, data: Uint8Array, opts: MarshalOptions): DefinitionBytes {
+  attach(
+    definition: DefinitionBytes,
+    digests: ReadonlyMap<Vertex, string>,
+    file: string,
+    data: Uint8Array,
+  ): DefinitionBytes {
     if (definition.def.length === 0 || this.#ranges.size === 0) return definition;
-    const present = new Set(definition.def.map((b) => digestOf(b)));
     const locations: Record<string, DefinitionSource['locations'][string]> = {};
     for (const [vertex, range] of this.#ranges) {
-      const sub = marshal(State.scratch().withOutput({ vertex, index: 0 }), opts);
-      const terminal = sub.def.at(-1);
-      if (!terminal) continue;
-      const digest = decodeMessage<{ inputs: { digest: string }[] }>('pb.Op', terminal).inputs[0]?.digest;
-      if (digest === undefined || !present.has(digest)) continue;
+      // Vertices the result does not reach are not in the definition.
+      const digest = digests.get(vertex);
+      if (digest === undefined) continue;
       locations[digest] = {
         locations: [
           {

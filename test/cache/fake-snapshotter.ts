@@ -8,6 +8,8 @@ export class DirSnapshotter implements Snapshotter {
   readonly name = 'native' as const;
   readonly removed: string[] = [];
   readonly prepared: { parent: string | undefined; share: string | undefined }[] = [];
+  /** Ids usage() walked, in call order. */
+  readonly measured: string[] = [];
   constructor(readonly root: string) {}
 
   async prepare(
@@ -57,6 +59,7 @@ export class DirSnapshotter implements Snapshotter {
   }
 
   async usage(id: string): Promise<number> {
+    this.measured.push(id);
     let total = 0;
     const walk = async (dir: string): Promise<void> => {
       for (const entry of await readdir(dir, { withFileTypes: true })) {

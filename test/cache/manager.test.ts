@@ -50,6 +50,42 @@ describe('cache manager', () => {
     await ref.release();
   });
 
+  it('measures sizes on first du or prune, not at commit, once, and keeps them across reopen', async () => {
+    let ids: string[];
+    {
+      const cm = await open();
+      const a = await makeRef(cm, 'aaa');
+      const b = await makeRef(cm, 'bbbbb');
+      ids = [a.id, b.id];
+      expect(snapshotter.measured).toEqual([]);
+      // Concurrent readers share one walk per record.
+      const [first, second] = await Promise.all([cm.diskUsage({}), cm.diskUsage({})]);
+      expect(first.map((r) => r.Size).sort()).toEqual([3, 5]);
+      expect(second.map((r) => r.Size).sort()).toEqual([3, 5]);
+      expect(snapshotter.measured.sort()).toEqual([a.snapshot.id, b.snapshot.id].sort());
+      await a.release();
+      await b.release();
+      await cm.close();
+    }
+    snapshotter.measured.length = 0;
+    await using cm = await open();
+    expect((await cm.diskUsage({})).map((r) => [r.ID, r.Size]).sort()).toEqual(
+      [
+        [ids[0], 3],
+        [ids[1], 5],
+      ].sort(),
+    );
+    expect(snapshotter.measured).toEqual([]);
+    // A filtered du measures only what it shows; prune reports what it freed.
+    const c = await makeRef(cm, 'cccccccc');
+    const cId = c.id;
+    await c.release();
+    expect(await cm.diskUsage({ filter: [`id==${ids[0]}`] })).toHaveLength(1);
+    expect(snapshotter.measured).toEqual([]);
+    const pruned = await cm.prune({ filter: [`id==${cId}`] }, () => undefined);
+    expect(pruned.map((r) => [r.ID, r.Size])).toEqual([[cId, 8]]);
+  });
+
   it('shows mutables as in use and discards them on release', async () => {
     await using cm = await open();
     const m = await cm.newMutable(undefined, { description: 'scratch', recordType: 'regular' }, signal);

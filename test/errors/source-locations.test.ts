@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { marshal } from '../../client/llb/marshal.js';
+import { marshalWithDigests } from '../../client/llb/marshal.js';
 import { fromGrpcError } from '../../client/remote-error.js';
 import {
   attachDefinitionSource,
@@ -124,7 +124,8 @@ describe('a failing op maps back to its Dockerfile lines', () => {
       sessionId: 's',
       sourceRecorder: recorder,
     });
-    const def = recorder.attach(marshal(converted.state), 'Dockerfile', data, {});
+    const { definition, digests: vertexDigests } = marshalWithDigests(converted.state);
+    const def = recorder.attach(definition, vertexDigests, 'Dockerfile', data);
     const source = def.source;
     expect(source?.infos[0]?.filename).toBe('Dockerfile');
     const byLine = new Map<number, string>();

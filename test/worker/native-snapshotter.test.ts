@@ -1,4 +1,6 @@
 import { mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mkfileAction } from '../../worker/fs/file-actions.js';
@@ -77,4 +79,71 @@ describe('native snapshotter', () => {
     await expect(sn.prepare(parent, ac.signal)).rejects.toThrow('stop');
     expect(await sn.list()).toEqual([parent.id]);
   });
+
+  it('copies run side by side through one shell, report cp errors, and leave no zombies', async () => {
+    await using t = await tempDir();
+    const sn = createNativeSnapshotter(t.path);
+    const base = await sn.prepare(undefined, signal);
+    await writeFile(path.join(base.dir, "it's"), 'quoted name');
+    const parent = await base.commit(signal);
+    const children = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => sn.prepare(parent, signal, { share: i % 2 ? 'copy' : 'hardlink' })),
+    );
+    for (const c of children) {
+      expect(await readFile(path.join(c.dir, "it's"), 'utf8')).toBe('quoted name');
+      expect(await readdir(path.dirname(c.dir))).toEqual(['fs']);
+      await c.discard();
+    }
+    await expect(
+      sn.prepare({ id: 'gone', dir: path.join(t.path, 'no such dir') }, signal, { share: 'hardlink' }),
+    ).rejects.toThrow(/cp .*failed \(1\): cp: cannot stat/);
+    expect(await sn.list()).toEqual([parent.id]);
+    // The shell reaps each job once it reported (a `wait` it is sent right after).
+    let zombies = zombieDescendants();
+    for (let i = 0; i < 50 && zombies.length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      zombies = zombieDescendants();
+    }
+    expect(zombies).toEqual([]);
+  });
+
+  it('an abort during the copy kills cp and removes the partial snapshot', async () => {
+    await using t = await tempDir();
+    const sn = createNativeSnapshotter(t.path);
+    const base = await sn.prepare(undefined, signal);
+    for (let d = 0; d < 10; d++) {
+      await mkdir(path.join(base.dir, `d${d}`));
+      for (let i = 0; i < 100; i++) writeFileSync(path.join(base.dir, `d${d}`, `f${i}`), 'x');
+    }
+    const parent = await base.commit(signal);
+    const ac = new AbortController();
+    const pending = sn.prepare(parent, ac.signal, { share: 'copy' });
+    setTimeout(() => ac.abort(new Error('stop now')), 2);
+    await expect(pending).rejects.toThrow('stop now');
+    expect(await sn.list()).toEqual([parent.id]);
+    // The shell survives an abort: the next copy works.
+    const next = await sn.prepare(parent, signal, { share: 'hardlink' });
+    expect((await readdir(next.dir)).length).toBe(10);
+  });
 });
+
+/** Descendants of this process that exited and were not reaped. */
+function zombieDescendants(): string[] {
+  const rows = execFileSync('ps', ['-eo', 'pid=,ppid=,stat=,comm='], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter((r) => r.length >= 3);
+  const mine = new Set([String(process.pid)]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [pid, ppid] of rows) {
+      if (pid && ppid && mine.has(ppid) && !mine.has(pid)) {
+        mine.add(pid);
+        grew = true;
+      }
+    }
+  }
+  return rows
+    .filter(([pid, , stat]) => pid && mine.has(pid) && stat?.startsWith('Z'))
+    .map((r) => r.join(' '));
+}

@@ -1,10 +1,11 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { lstatSync, readdirSync } from 'node:fs';
 import { access, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { KilnError, NotFoundError } from '../../proto/errors.js';
+import { NotFoundError } from '../../proto/errors.js';
 import { TimeSlice } from '../fs/time-slice.js';
+import { CpRunner } from './cp-helper.js';
+import { SnapshotterError } from './errors.js';
 import type { MutableSnapshot, SnapshotInfo, Snapshotter } from './types.js';
 
 /**
@@ -19,16 +20,12 @@ export function createNativeSnapshotter(root: string): Snapshotter {
 
 const COMMITTED = 'committed';
 
-export class SnapshotterError extends KilnError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('INTERNAL', message, options);
-    this.name = 'SnapshotterError';
-  }
-}
+export { SnapshotterError };
 
 class NativeSnapshotter implements Snapshotter {
   readonly name = 'native' as const;
   private readonly base: string;
+  private readonly cp = new CpRunner();
 
   constructor(root: string) {
     this.base = path.join(root, 'snapshots');
@@ -56,7 +53,7 @@ class NativeSnapshotter implements Snapshotter {
       } else {
         const share = opts?.share ?? 'copy';
         const args = share === 'hardlink' ? ['-al'] : ['-a', '--reflink=auto'];
-        await run('cp', [...args, '--', parent.dir, dir], signal);
+        await this.cp.run([...args, '--', parent.dir, dir], path.join(entry, 'cp.err'), signal);
       }
     } catch (err) {
       await rm(entry, { recursive: true, force: true });
@@ -151,21 +148,4 @@ class NativeMutable implements MutableSnapshot {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.discard();
   }
-}
-
-function run(cmd: string, args: string[], signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], signal, killSignal: 'SIGKILL' });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => {
-      if (stderr.length < 4096) stderr += d.toString();
-    });
-    child.on('error', (err) => reject(signal.aborted ? (signal.reason ?? err) : err));
-    child.on('close', (code, sig) => {
-      if (signal.aborted)
-        reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
-      else if (code === 0) resolve();
-      else reject(new SnapshotterError(`${cmd} ${args.join(' ')} failed (${code ?? sig}): ${stderr.trim()}`));
-    });
-  });
 }
