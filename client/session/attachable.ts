@@ -114,8 +114,9 @@ export function serverMessageStream(call: ServerDuplexStream<Buffer, Buffer>): M
   };
 }
 
-/** Pausing the call (HTTP/2 flow control pushes back) past this many queued messages. */
+/** Pausing the call (HTTP/2 flow control pushes back) past this many queued messages or bytes. */
 const MAX_QUEUED_MESSAGES = 4096;
+const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 
 /**
  * Reads a call through 'data' events into a queue: the Readable async iterator cost a read() and
@@ -125,6 +126,7 @@ const MAX_QUEUED_MESSAGES = 4096;
 class CallReader {
   private readonly queue: Uint8Array[] = [];
   private head = 0;
+  private queuedBytes = 0;
   private wake: (() => void) | undefined;
   private ended = false;
   private error: unknown;
@@ -143,7 +145,9 @@ class CallReader {
     };
     call.on('data', (m: Buffer) => {
       this.queue.push(m);
-      if (this.queue.length - this.head >= MAX_QUEUED_MESSAGES) call.pause();
+      this.queuedBytes += m.byteLength;
+      if (this.queue.length - this.head >= MAX_QUEUED_MESSAGES || this.queuedBytes >= MAX_QUEUED_BYTES)
+        call.pause();
       poke();
     });
     call.once('end', () => {
@@ -166,6 +170,7 @@ class CallReader {
       for (;;) {
         if (this.head < this.queue.length) {
           const m = this.queue[this.head++]!;
+          this.queuedBytes -= m.byteLength;
           if (this.head === this.queue.length) {
             this.queue.length = 0;
             this.head = 0;
@@ -174,7 +179,11 @@ class CallReader {
             this.queue.splice(0, this.head);
             this.head = 0;
           }
-          if (this.call.isPaused() && this.queue.length - this.head < MAX_QUEUED_MESSAGES / 2)
+          if (
+            this.call.isPaused() &&
+            this.queue.length - this.head < MAX_QUEUED_MESSAGES / 2 &&
+            this.queuedBytes < MAX_QUEUED_BYTES / 2
+          )
             this.call.resume();
           return { done: false, value: m };
         }

@@ -321,6 +321,8 @@ class GrpcCall implements SessionStreamCall {
   async sendFramed(framed: Uint8Array, rest?: Uint8Array): Promise<void> {
     if (this.error) throw this.error;
     throwIfAborted(this.signal);
+    // A message after the call ended would vanish: fail instead of letting a producer go on.
+    if (this.req.writableEnded || this.req.destroyed) throw new Error('session call closed');
     const frame = Buffer.from(framed.buffer, framed.byteOffset, framed.byteLength);
     if (rest !== undefined && rest.byteLength > 0) {
       // Head and body as two writes of one batch: the body is not copied into a frame.

@@ -181,14 +181,17 @@ export class TunnelDuplex extends Duplex {
     if (pushBack !== undefined && !this.blocked) {
       this.blocked = true;
       const emitter = pushBack;
-      const resume = () => {
-        emitter.off('drain', resume);
-        emitter.off('close', resume);
+      const settle = (err: Error | null) => {
+        emitter.off('drain', drained);
+        emitter.off('close', closed);
         this.blocked = false;
-        this.releaseWaiting(null);
+        this.releaseWaiting(err);
       };
-      emitter.on('drain', resume);
-      emitter.on('close', resume);
+      // Drained: the held frames went out. Closed first: they never will, so say so.
+      const drained = () => settle(null);
+      const closed = () => settle(new Error('session stream closed before the tunnel frames were sent'));
+      emitter.on('drain', drained);
+      emitter.on('close', closed);
     }
     if (this.blocked) this.waiting.push(...held);
     else this.release(held, null);

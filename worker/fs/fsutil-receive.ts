@@ -478,17 +478,19 @@ export async function receiveDiffCopy(
     await writer?.close();
     return { bytes, filesRequested, removed };
   } catch (err) {
-    await writer?.close();
     const aborted = signal.aborted;
-    for (const f of pending.values()) {
-      if (f.fd !== undefined) closeSync(f.fd);
-      if (f.path !== undefined) rmSync(f.path, { force: true });
-    }
+    // Tell the sender first, then wait for the writer thread: its own failure must not hide
+    // this error or keep the call open.
     if (!(err instanceof FileSyncRemoteError) && !aborted) {
       const msg = err instanceof Error ? err.message : String(err);
       await stream.send({ type: PacketType.Err, data: Buffer.from(msg) }).catch(() => {});
     }
     stream.end();
+    await writer?.close().catch(() => {});
+    for (const f of pending.values()) {
+      if (f.fd !== undefined) closeSync(f.fd);
+      if (f.path !== undefined) rmSync(f.path, { force: true });
+    }
     if (aborted) {
       const reason: unknown = signal.reason;
       throw reason instanceof Error ? reason : new CanceledError(`file sync canceled: ${String(reason)}`);

@@ -67,7 +67,8 @@ export class CpRunner {
     if (this.#shell) return this.#shell;
     let child: ChildProcess;
     try {
-      child = spawn('sh', ['-s'], { stdio: ['pipe', 'pipe', 'ignore'] });
+      // Its own process group: if the shell dies, its cp jobs (same group) die with it.
+      child = spawn('sh', ['-s'], { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
     } catch {
       this.#direct = true;
       return undefined;
@@ -140,6 +141,8 @@ export class CpRunner {
     if (this.#shell?.child !== shell.child) return;
     this.#shell = undefined;
     this.#pending = '';
+    // Jobs whose pid line had not arrived yet are still in the shell's process group.
+    if (shell.child.pid !== undefined) killQuietly(-shell.child.pid);
     for (const [id, job] of [...this.#jobs]) {
       if (job.pid !== undefined) killQuietly(job.pid);
       this.#settle(id, job, new ShellLost(neverSpawned, err));
