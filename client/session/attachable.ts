@@ -5,7 +5,7 @@ import {
   Metadata,
   type ServerDuplexStream,
 } from '@grpc/grpc-js';
-import { serverCallStream } from '../../daemon/session/raw-stream.js';
+import { serverCallStream } from '../../proto/grpc-raw-stream.js';
 import type { MessageStream } from '../../worker/fs/fsutil-packet.js';
 
 /**

@@ -2,7 +2,7 @@ import { type MessageStream, packetStream } from '../../worker/fs/fsutil-packet.
 import { type ReceiveDigests, type ReceiveResult, receiveDiffCopy } from '../../worker/fs/fsutil-receive.js';
 import { sendDiffCopy } from '../../worker/fs/fsutil-send.js';
 import { FailedPreconditionError } from './errors.js';
-import { bytesMessagePrefix } from './raw-stream.js';
+import { bytesMessagePrefix } from '../../proto/grpc-raw-stream.js';
 import type { Session } from './session.js';
 import type { SessionStreamCall } from './tunnel-client.js';
 

@@ -2,7 +2,7 @@ import type { Http2Stream } from 'node:http2';
 import { Duplex } from 'node:stream';
 import { Metadata } from '@grpc/grpc-js';
 import { EncodedMessage } from '../../proto/grpc-services.js';
-import { bytesMessagePrefix, serverCallStream, varintLength } from './raw-stream.js';
+import { bytesMessagePrefix, serverCallStream, varintLength } from '../../proto/grpc-raw-stream.js';
 
 /**
  * The session tunnel: a gRPC bidi stream of BytesMessage turned into a byte pipe (BuildKit's

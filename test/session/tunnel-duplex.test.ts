@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { bytesMessagePrefix, writeBytesMessagePrefix } from '../../daemon/session/raw-stream.js';
+import { bytesMessagePrefix, writeBytesMessagePrefix } from '../../proto/grpc-raw-stream.js';
 import { TunnelDuplex } from '../../daemon/session/tunnel-duplex.js';
 import { encodeMessage } from '../../proto/codec.js';
 import { EncodedMessage, loadGrpcServices } from '../../proto/grpc-services.js';
