@@ -69,7 +69,15 @@ async function timed(cmd, argv, env = process.env) {
 async function startKilnd(sock, root, log) {
   const child = spawn(
     process.execPath,
-    [path.join(repo, 'dist/daemon/cmd/kilnd.js'), '--addr', `unix://${sock}`, '--root', root],
+    // KILND_NODE_ARGS: extra node flags for kilnd, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+    [
+      ...(process.env.KILND_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      path.join(repo, 'dist/daemon/cmd/kilnd.js'),
+      '--addr',
+      `unix://${sock}`,
+      '--root',
+      root,
+    ],
     { stdio: ['ignore', fs.openSync(log, 'a'), fs.openSync(log, 'a')] },
   );
   for (let i = 0; i < 200 && !fs.existsSync(sock); i++) await sleep(50);

@@ -194,7 +194,15 @@ function makeKiln(root, base) {
       const sock = path.join(dir, 'kilnd.sock');
       const child = spawnDaemon(
         process.execPath,
-        [kilnd, '--addr', `unix://${sock}`, '--root', path.join(dir, 'root')],
+        // KILND_NODE_ARGS: extra node flags for kilnd, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+        [
+          ...(process.env.KILND_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+          kilnd,
+          '--addr',
+          `unix://${sock}`,
+          '--root',
+          path.join(dir, 'root'),
+        ],
         path.join(root, `kilnd-${n}.log`),
       );
       const env = { BUILDKIT_HOST: `unix://${sock}` };
