@@ -81,6 +81,7 @@ function messageStream(call: SessionStreamCall): MessageStream {
     send: (b) => call.send(b),
     sendFramed: (f) => call.sendFramed(f),
     end: () => call.end(),
+    nextBatch: () => call.nextBatch(),
     [Symbol.asyncIterator]: () => call[Symbol.asyncIterator](),
   };
 }

@@ -22,6 +22,11 @@ export interface SessionStreamCall extends AsyncIterable<Uint8Array> {
   sendFramed(frame: Uint8Array, rest?: Uint8Array): Promise<void>;
   /** Half-closes the request side (CloseSend). */
   end(): void;
+  /**
+   * Every message received so far (at least one), or undefined once the call is over; instead of
+   * iterating, for readers of many small messages (one wait per batch rather than per message).
+   */
+  nextBatch(): Promise<Uint8Array[] | undefined>;
   /** Resolves with the final status once the call is over (rejects with the typed error). */
   readonly done: Promise<void>;
 }
@@ -118,7 +123,7 @@ export class TunnelGrpcClient {
 }
 
 class GrpcCall implements SessionStreamCall {
-  private readonly queue: Uint8Array[] = [];
+  private queue: Uint8Array[] = [];
   private queuedBytes = 0;
   /** Received bytes not yet framed into messages, as they came off the stream. */
   private pending: Buffer[] = [];
@@ -129,6 +134,8 @@ class GrpcCall implements SessionStreamCall {
   private error: KilnError | undefined;
   private finished = false;
   private readDone = false;
+  /** Reading is paused: too much is queued for the reader. */
+  private paused = false;
   /** Framed messages not yet written: a REQ or an end-of-file DATA is ~20 bytes, a write each cost more than the packet. */
   private out: Buffer[] = [];
   private outBytes = 0;
@@ -223,9 +230,11 @@ class GrpcCall implements SessionStreamCall {
     this.pending.push(chunk);
     this.pendingBytes += chunk.byteLength;
     for (;;) {
-      const header = this.peekHeader();
-      if (header === undefined || this.pendingBytes < 5 + header.length) break;
-      if (header.compressed !== 0) {
+      const head = this.peekHeader();
+      if (head === undefined) break;
+      const length = head.readUInt32BE(1);
+      if (this.pendingBytes < 5 + length) break;
+      if (head[0] !== 0) {
         this.fail(
           new SessionCallError(
             'INTERNAL',
@@ -236,17 +245,43 @@ class GrpcCall implements SessionStreamCall {
         this.req.close(http2.constants.NGHTTP2_CANCEL);
         return;
       }
-      this.take(5);
-      this.queue.push(this.take(header.length));
-      this.queuedBytes += header.length;
+      this.skip(5);
+      this.queue.push(this.take(length));
+      this.queuedBytes += length;
     }
-    if (this.queue.length >= MAX_BUFFERED_MESSAGES || this.queuedBytes >= MAX_BUFFERED_BYTES)
+    if (
+      !this.paused &&
+      (this.queue.length >= MAX_BUFFERED_MESSAGES || this.queuedBytes >= MAX_BUFFERED_BYTES)
+    ) {
+      this.paused = true;
       this.req.pause();
+    }
     this.poke();
   }
 
-  /** The 5-byte gRPC message prefix at the head of the pending bytes, if it has arrived. */
-  private peekHeader(): { compressed: number; length: number } | undefined {
+  /** Reading resumes once the reader has taken what was queued (see MAX_BUFFERED_MESSAGES). */
+  private resumeReading(): void {
+    if (!this.paused || this.req.destroyed) return;
+    this.paused = false;
+    this.req.resume();
+  }
+
+  /** Drops `n` pending bytes (a message prefix). */
+  private skip(n: number): void {
+    this.pendingBytes -= n;
+    while (n > 0) {
+      const head = this.pending[0]!;
+      if (head.byteLength > n) {
+        this.pending[0] = head.subarray(n);
+        return;
+      }
+      n -= head.byteLength;
+      this.pending.shift();
+    }
+  }
+
+  /** The pending chunk that starts with the 5-byte gRPC message prefix, if it has arrived. */
+  private peekHeader(): Buffer | undefined {
     if (this.pendingBytes < 5) return undefined;
     let head = this.pending[0]!;
     if (head.byteLength < 5) {
@@ -257,7 +292,7 @@ class GrpcCall implements SessionStreamCall {
       head = Buffer.concat(this.pending.slice(0, n), size);
       this.pending.splice(0, n, head);
     }
-    return { compressed: head[0]!, length: head.readUInt32BE(1) };
+    return head;
   }
 
   /**
@@ -323,7 +358,9 @@ class GrpcCall implements SessionStreamCall {
     throwIfAborted(this.signal);
     // A message after the call ended would vanish: fail instead of letting a producer go on.
     if (this.req.writableEnded || this.req.destroyed) throw new Error('session call closed');
-    const frame = Buffer.from(framed.buffer, framed.byteOffset, framed.byteLength);
+    const frame = Buffer.isBuffer(framed)
+      ? framed
+      : Buffer.from(framed.buffer, framed.byteOffset, framed.byteLength);
     if (rest !== undefined && rest.byteLength > 0) {
       // Head and body as two writes of one batch: the body is not copied into a frame.
       this.flush();
@@ -379,6 +416,23 @@ class GrpcCall implements SessionStreamCall {
     if (!this.req.writableEnded && !this.req.destroyed) this.req.end();
   }
 
+  async nextBatch(): Promise<Uint8Array[] | undefined> {
+    for (;;) {
+      if (this.queue.length > 0) {
+        const batch = this.queue;
+        this.queue = [];
+        this.queuedBytes = 0;
+        this.resumeReading();
+        return batch;
+      }
+      if (this.error) throw this.error;
+      if (this.finished || this.readDone) return undefined;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    }
+  }
+
   /**
    * Several loops may read in turn (e.g. the fsutil code, then a drain); leaving one does not
    * cancel. A plain iterator rather than an async generator: cheaper per message.
@@ -389,12 +443,8 @@ class GrpcCall implements SessionStreamCall {
         const m = this.queue.shift();
         if (m !== undefined) {
           this.queuedBytes -= m.byteLength;
-          if (
-            this.queue.length < MAX_BUFFERED_MESSAGES / 2 &&
-            this.queuedBytes < MAX_BUFFERED_BYTES / 2 &&
-            !this.req.destroyed
-          )
-            this.req.resume();
+          if (this.queue.length < MAX_BUFFERED_MESSAGES / 2 && this.queuedBytes < MAX_BUFFERED_BYTES / 2)
+            this.resumeReading();
           return { done: false, value: m };
         }
         if (this.error) throw this.error;

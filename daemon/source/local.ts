@@ -176,10 +176,8 @@ export function createLocalSource(deps: LocalSourceDeps): LocalSource {
           );
           ctx.progress.status(statusId, { current: result.bytes, completed: true });
           committed = await mutable.commit(ctx.signal);
-          if (deps.hashCache) {
-            const memo = deps.hashCache.memo(committed.snapshot.id);
-            for (const [k, v] of fileDigests) memo.set(k, v);
-          }
+          // The collected map becomes the snapshot's table (no copy of 20,000 entries); not used after.
+          deps.hashCache?.adopt(committed.snapshot.id, fileDigests);
         } finally {
           if (committed === undefined) await mutable.release();
         }

@@ -27,6 +27,7 @@ const content = (i: number) => Buffer.from(`file ${i}\n`.repeat(i % 5));
 function sender(
   n: number,
   name: (i: number) => string = (i) => `f${String(i).padStart(5, '0')}`,
+  batched = false,
 ): { stream: PacketStream; maxOutstanding: () => number } {
   const incoming: Packet[] = [{ type: PacketType.Stat, stat: { ...emptyStat('d'), mode: DIR } }];
   for (let i = 0; i < n; i++)
@@ -73,6 +74,22 @@ function sender(
       }
     },
   };
+  if (batched) {
+    // As the session transport: whatever has arrived, at once.
+    stream.nextBatch = async () => {
+      for (;;) {
+        if (incoming.length > 0) {
+          const batch = incoming.splice(0);
+          for (const p of batch) if (p.type === PacketType.Data && p.data.byteLength === 0) outstanding--;
+          return batch.map((p) => decodePacket(encodePacket(p)));
+        }
+        if (done) return undefined;
+        await new Promise<void>((r) => {
+          wake = r;
+        });
+      }
+    };
+  }
   return { stream, maxOutstanding: () => max };
 }
 
@@ -91,6 +108,21 @@ describe('receiveDiffCopy', () => {
   it('keeps at most MAX_REQUESTS_IN_FLIGHT files requested and writes every file', async () => {
     const n = 3 * MAX_REQUESTS_IN_FLIGHT + 17;
     const s = sender(n);
+    const r = await receiveDiffCopy(s.stream, dest, {}, AbortSignal.timeout(20_000));
+    expect(r.filesRequested).toBe(n);
+    expect(s.maxOutstanding()).toBe(MAX_REQUESTS_IN_FLIGHT);
+    const names = await readdir(path.join(dest, 'd'));
+    expect(names.length).toBe(n);
+    for (const i of [0, 1, 4, 300, n - 1]) {
+      const p = path.join(dest, 'd', `f${String(i).padStart(5, '0')}`);
+      expect(await readFile(p)).toEqual(content(i));
+      expect((await stat(p)).mode & 0o7777).toBe(0o640);
+    }
+  });
+
+  it('keeps the window when packets come in batches', async () => {
+    const n = 3 * MAX_REQUESTS_IN_FLIGHT + 17;
+    const s = sender(n, undefined, true);
     const r = await receiveDiffCopy(s.stream, dest, {}, AbortSignal.timeout(20_000));
     expect(r.filesRequested).toBe(n);
     expect(s.maxOutstanding()).toBe(MAX_REQUESTS_IN_FLIGHT);

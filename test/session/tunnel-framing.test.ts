@@ -18,52 +18,60 @@ function frame(body: Buffer): Buffer {
 }
 
 describe('TunnelGrpcClient framing', () => {
-  it('reassembles messages whose prefix and body are split across DATA frames', async () => {
-    const tmp = await mkdtemp(path.join(os.tmpdir(), 'kiln-framing-'));
-    cleanups.push(() => rm(tmp, { recursive: true, force: true }));
-    const messages = [
-      Buffer.from('hello'),
-      Buffer.alloc(0),
-      Buffer.alloc(300_000, 7),
-      Buffer.from('x'),
-      Buffer.alloc(70_000, 9),
-    ];
-    const wire = Buffer.concat(messages.map(frame));
-    // Awkward cut points: inside a prefix, right after one, inside large bodies.
-    const cuts = [2, 3, 5, 9, 12, 13, 100_000, 300_010, 300_016, 300_019, 300_030, wire.byteLength];
-    const server = http2.createServer();
-    server.on('stream', (stream) => {
-      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
-      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
-      let at = 0;
-      const next = (i: number) => {
-        const cut = cuts[i];
-        if (cut === undefined) {
-          stream.end();
-          return;
-        }
-        stream.write(wire.subarray(at, cut));
-        at = cut;
-        // A turn between writes keeps each piece its own DATA frame.
-        setImmediate(() => next(i + 1));
-      };
-      stream.resume();
-      next(0);
-    });
-    const sock = path.join(tmp, 'h2.sock');
-    await new Promise<void>((resolve) => server.listen(sock, resolve));
-    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-    const socket = net.connect(sock);
-    await new Promise<void>((resolve) => socket.once('connect', resolve));
-    const client = new TunnelGrpcClient(socket);
-    cleanups.push(() => client.close());
-    const ac = new AbortController();
-    const call = client.stream('/test.Framing/Stream', {}, ac.signal);
-    call.end();
-    const got: Buffer[] = [];
-    for await (const m of call) got.push(Buffer.from(m));
-    await call.done;
-    expect(got.map((b) => b.byteLength)).toEqual(messages.map((b) => b.byteLength));
-    expect(Buffer.concat(got)).toEqual(Buffer.concat(messages));
-  });
+  it.each(['one by one', 'in batches'])(
+    'reassembles messages whose prefix and body are split across DATA frames (read %s)',
+    async (how) => {
+      const tmp = await mkdtemp(path.join(os.tmpdir(), 'kiln-framing-'));
+      cleanups.push(() => rm(tmp, { recursive: true, force: true }));
+      const messages = [
+        Buffer.from('hello'),
+        Buffer.alloc(0),
+        Buffer.alloc(300_000, 7),
+        Buffer.from('x'),
+        Buffer.alloc(70_000, 9),
+      ];
+      const wire = Buffer.concat(messages.map(frame));
+      // Awkward cut points: inside a prefix, right after one, inside large bodies.
+      const cuts = [2, 3, 5, 9, 12, 13, 100_000, 300_010, 300_016, 300_019, 300_030, wire.byteLength];
+      const server = http2.createServer();
+      server.on('stream', (stream) => {
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+        stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+        let at = 0;
+        const next = (i: number) => {
+          const cut = cuts[i];
+          if (cut === undefined) {
+            stream.end();
+            return;
+          }
+          stream.write(wire.subarray(at, cut));
+          at = cut;
+          // A turn between writes keeps each piece its own DATA frame.
+          setImmediate(() => next(i + 1));
+        };
+        stream.resume();
+        next(0);
+      });
+      const sock = path.join(tmp, 'h2.sock');
+      await new Promise<void>((resolve) => server.listen(sock, resolve));
+      cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+      const socket = net.connect(sock);
+      await new Promise<void>((resolve) => socket.once('connect', resolve));
+      const client = new TunnelGrpcClient(socket);
+      cleanups.push(() => client.close());
+      const ac = new AbortController();
+      const call = client.stream('/test.Framing/Stream', {}, ac.signal);
+      call.end();
+      const got: Buffer[] = [];
+      if (how === 'in batches') {
+        for (let b = await call.nextBatch(); b !== undefined; b = await call.nextBatch())
+          for (const m of b) got.push(Buffer.from(m));
+      } else {
+        for await (const m of call) got.push(Buffer.from(m));
+      }
+      await call.done;
+      expect(got.map((b) => b.byteLength)).toEqual(messages.map((b) => b.byteLength));
+      expect(Buffer.concat(got)).toEqual(Buffer.concat(messages));
+    },
+  );
 });

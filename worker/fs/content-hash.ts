@@ -48,6 +48,16 @@ export class ContentHashCache {
     return m;
   }
 
+  /**
+   * Fills a snapshot's table from `entries`: a snapshot without one takes the map itself (the
+   * receiver of a large transfer collected it for this), so it must not be changed afterwards.
+   */
+  adopt(snapshotId: string, entries: Map<string, string>): void {
+    const m = this.bySnapshot.get(snapshotId);
+    if (m === undefined) this.bySnapshot.set(snapshotId, entries);
+    else for (const [k, v] of entries) m.set(k, v);
+  }
+
   /** The table of a snapshot if it has one (unlike memo, never creates it). */
   peek(snapshotId: string): ReadonlyMap<string, string> | undefined {
     return this.bySnapshot.get(snapshotId);

@@ -145,11 +145,25 @@ export interface MessageStream {
   sendFramed?(frame: Uint8Array): Promise<void>;
   end(): void;
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array>;
+  /** Optional: every message that has arrived (at least one), or undefined at the end. */
+  nextBatch?(): Promise<Uint8Array[] | undefined>;
 }
 
 export function packetStream(messages: MessageStream): PacketStream {
   const framed = messages.sendFramed?.bind(messages);
+  const batches = messages.nextBatch?.bind(messages);
   return {
+    ...(batches
+      ? {
+          nextBatch: async () => {
+            const b = await batches();
+            if (b === undefined) return undefined;
+            const out = new Array<Packet>(b.length);
+            for (let i = 0; i < b.length; i++) out[i] = decodePacket(b[i]!);
+            return out;
+          },
+        }
+      : {}),
     send: framed ? (p) => framed(encodePacketWire(p, true)) : (p) => messages.send(encodePacket(p)),
     end: () => messages.end(),
     // A plain iterator rather than an async generator: one less layer of generator machinery

@@ -31,6 +31,7 @@ import {
   type FsStat,
   goModeFromUnix,
   kindOfGoMode,
+  type Packet,
   type PacketStream,
   PacketType,
   unixPermFromGoMode,
@@ -106,19 +107,23 @@ const OFF_THREAD_MIN_FILES = 256;
 /** Files up to this size go to the writer thread, in one piece. */
 const OFF_THREAD_MAX_BYTES = 256 * 1024;
 
+/**
+ * Every field is there from the start and cleared by assignment, never `delete`d: a deleted
+ * property turns the object into a dictionary, which cost an allocation and slow accesses per file.
+ */
 interface PendingFile {
   readonly rel: string;
   readonly stat: FsStat;
   /** Nothing was at the target when the stat arrived: the file is created in place (O_EXCL). */
   readonly fresh: boolean;
-  fd?: number;
-  digester?: FileDigester;
+  fd: number | undefined;
+  digester: FileDigester | undefined;
   /** Content held for the writer thread (see OffThreadWriter), with its length. */
-  chunks?: Uint8Array[];
-  chunkBytes?: number;
+  chunks: Uint8Array[] | undefined;
+  chunkBytes: number;
   /** Where the bytes go: a temporary name renamed over the target, or the target itself. */
-  path?: string;
-  tmp?: boolean;
+  path: string | undefined;
+  tmp: boolean;
 }
 
 /**
@@ -155,7 +160,6 @@ export async function receiveDiffCopy(
   let writer: OffThreadWriter | undefined;
 
   const validator = new WalkOrderValidator();
-  const seen = new Set<string>();
   const regularFiles = new Set<string>();
   const pending = new Map<number, PendingFile>();
   const hardlinks: { rel: string; target: string; stat: FsStat }[] = [];
@@ -167,6 +171,8 @@ export async function receiveDiffCopy(
   let inFlight = 0;
   let listingDone = false;
   let bytes = 0;
+  /** What onProgress was last given: it is told once per batch of packets. */
+  let reported = 0;
   let filesRequested = 0;
   let removed = 0;
 
@@ -176,18 +182,24 @@ export async function receiveDiffCopy(
   const abs = (rel: string) => destPrefix + rel;
   // Directories this transfer created (or found empty): their entries need no lstat, nothing is there.
   const freshDirs = new Set<string>();
-  if (readdirSync(dest).length === 0) freshDirs.add('');
+  const startedEmpty = readdirSync(dest).length === 0;
+  if (startedEmpty) freshDirs.add('');
+  /**
+   * What the sender listed, to remove the rest; not kept when the destination started empty: then
+   * everything in it came from the listing (temporary names are renamed or removed).
+   */
+  const seen: Set<string> | undefined = opts.merge || startedEmpty ? undefined : new Set<string>();
   const parentOf = (rel: string) => {
     const slash = rel.lastIndexOf('/');
     return slash < 0 ? '' : rel.slice(0, slash);
   };
 
   /** Returns a REQ to send, if the file's content is needed. */
-  const processStat = async (stat: FsStat, id: number): Promise<boolean> => {
+  const processStat = (stat: FsStat, id: number): boolean | Promise<boolean> => {
     const rel = stat.path;
     const kind = kindOfGoMode(stat.mode);
     validator.check(rel, kind === 'dir');
-    seen.add(rel);
+    seen?.add(rel);
     listing?.push(stat);
     const target = abs(rel);
     const existing = freshDirs.has(parentOf(rel))
@@ -238,7 +250,17 @@ export async function receiveDiffCopy(
         }
         return false;
       }
-      const f: PendingFile = { rel, stat, fresh: existing === undefined };
+      const f: PendingFile = {
+        rel,
+        stat,
+        fresh: existing === undefined,
+        fd: undefined,
+        digester: undefined,
+        chunks: undefined,
+        chunkBytes: 0,
+        path: undefined,
+        tmp: false,
+      };
       pending.set(id, f);
       filesRequested++;
       if (writer === undefined && filesRequested >= OFF_THREAD_MIN_FILES && opts.offThreadWrites !== false) {
@@ -271,8 +293,7 @@ export async function receiveDiffCopy(
 
     // Devices, fifos: Node cannot mknod, and only root may create devices anyway.
     if (existing) rmSync(target, { recursive: true, force: true });
-    if (isRoot) await makeNode(target, stat, kind);
-    return false;
+    return isRoot ? makeNode(target, stat, kind).then(() => false) : false;
   };
 
   /** The permission bits a file is created with: its own when the umask leaves them, so no fchmod follows. */
@@ -291,7 +312,7 @@ export async function receiveDiffCopy(
         f.tmp = false;
         return (f.fd = openSync(target, flags, mode));
       } catch (err) {
-        delete f.path;
+        f.path = undefined;
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
     }
@@ -316,9 +337,8 @@ export async function receiveDiffCopy(
     }
     if (f.chunks && data.byteLength > 0) {
       f.chunks.push(data);
-      f.chunkBytes = (f.chunkBytes ?? 0) + data.byteLength;
+      f.chunkBytes += data.byteLength;
       bytes += data.byteLength;
-      opts.onProgress?.(bytes);
       // More than announced: write it here after all, as it streams.
       if (f.chunkBytes > OFF_THREAD_MAX_BYTES) {
         const fd = openPending(f);
@@ -327,7 +347,7 @@ export async function receiveDiffCopy(
           while (off < c.byteLength) off += writeSync(fd, c, off, c.byteLength - off);
           f.digester?.update(c);
         }
-        delete f.chunks;
+        f.chunks = undefined;
       }
       return;
     }
@@ -346,7 +366,7 @@ export async function receiveDiffCopy(
         digestHeader: digests ? fileDigestHeader(perm, f.stat.uid, f.stat.gid, f.stat.size) : undefined,
         expectedSize: Number(f.stat.size),
       });
-      delete f.chunks;
+      f.chunks = undefined;
       pending.delete(id);
       inFlight--;
       return;
@@ -357,7 +377,6 @@ export async function receiveDiffCopy(
       while (off < data.byteLength) off += writeSync(fd, data, off, data.byteLength - off);
       f.digester?.update(data);
       bytes += data.byteLength;
-      opts.onProgress?.(bytes);
       return;
     }
     // Empty DATA = end of this file.
@@ -372,7 +391,7 @@ export async function receiveDiffCopy(
       futimesSync(fd, secs, secs);
     } finally {
       closeSync(fd);
-      delete f.fd;
+      f.fd = undefined;
     }
     const digest = f.digester?.digest();
     if (digest !== undefined) {
@@ -383,7 +402,7 @@ export async function receiveDiffCopy(
       const target = abs(f.rel);
       replaceWith(f.path!, target, lstatSync(target, { bigint: true, throwIfNoEntry: false }));
     }
-    delete f.path;
+    f.path = undefined;
     pending.delete(id);
     inFlight--;
   };
@@ -419,7 +438,7 @@ export async function receiveDiffCopy(
       replaceWith(tmp, target, existing);
       await slice.maybePause();
     }
-    if (!opts.merge) removed = await removeUnseen(dest, '', seen, slice, signal);
+    if (seen) removed = await removeUnseen(dest, '', seen, slice, signal);
     for (let i = dirTimes.length - 1; i >= 0; i--) {
       const d = dirTimes[i]!;
       const secs = nsToSeconds(d.modTime);
@@ -429,45 +448,63 @@ export async function receiveDiffCopy(
     if (digests && listing) treeDigests(digests, listing, fileDigests, lstatSync(dest, { bigint: true }));
   };
 
+  // Packets in batches (PacketStream.nextBatch) where the stream offers them: a transfer is tens of
+  // thousands of packets, and a wait (promise, microtask) for each one showed in profiles.
+  const it = stream.nextBatch ? undefined : stream[Symbol.asyncIterator]();
+  const nextBatch =
+    stream.nextBatch?.bind(stream) ??
+    (async (): Promise<Packet[] | undefined> => {
+      const r = await it!.next();
+      return r.done ? undefined : [r.value];
+    });
   try {
     let finSent = false;
-    for await (const p of stream) {
+    for (let batch = await nextBatch(); batch !== undefined; batch = await nextBatch()) {
       throwIfAborted(signal);
-      switch (p.type) {
-        case PacketType.Stat:
-          if (listingDone) throw new FileSyncProtocolError('stat received after the end of the listing');
-          if (p.stat === undefined) {
-            listingDone = true;
-          } else {
-            const id = index++;
-            if (await processStat(p.stat, id)) {
-              waitingReqs.push(id);
-              await sendRequests();
+      for (const p of batch) {
+        switch (p.type) {
+          case PacketType.Stat:
+            if (listingDone) throw new FileSyncProtocolError('stat received after the end of the listing');
+            if (p.stat === undefined) {
+              listingDone = true;
+            } else {
+              const id = index++;
+              const want = processStat(p.stat, id);
+              if (want === true || (want !== false && (await want))) waitingReqs.push(id);
             }
-          }
-          break;
-        case PacketType.Data:
-          processData(p.id, p.data);
-          if (p.data.byteLength === 0) {
-            if (writer?.busy) await writer.backpressure();
-            await sendRequests();
-          }
-          break;
-        case PacketType.Err:
-          throw new FileSyncRemoteError(`error from sender: ${Buffer.from(p.data).toString()}`);
-        case PacketType.Fin:
-          if (!finSent) throw new FileSyncProtocolError('sender finished before the receiver asked it to');
-          break;
-        case PacketType.Req:
-          throw new FileSyncProtocolError(`unexpected file request ${p.id} from the sender`);
-        default:
-          break;
+            break;
+          case PacketType.Data:
+            processData(p.id, p.data);
+            break;
+          case PacketType.Err:
+            throw new FileSyncRemoteError(`error from sender: ${Buffer.from(p.data).toString()}`);
+          case PacketType.Fin:
+            if (!finSent) throw new FileSyncProtocolError('sender finished before the receiver asked it to');
+            break;
+          case PacketType.Req:
+            throw new FileSyncProtocolError(`unexpected file request ${p.id} from the sender`);
+          default:
+            break;
+        }
+        if (!finSent && listingDone && pending.size === 0) {
+          await finish();
+          await stream.send({ type: PacketType.Fin });
+          finSent = true;
+        }
+        // A batch can hold thousands of packets: let the event loop run every few ms all the same.
+        if (slice.due()) {
+          await sendRequests();
+          await slice.pause();
+          throwIfAborted(signal);
+        }
       }
-      if (!finSent && listingDone && pending.size === 0) {
-        await finish();
-        await stream.send({ type: PacketType.Fin });
-        finSent = true;
+      if (bytes !== reported) {
+        reported = bytes;
+        opts.onProgress?.(bytes);
       }
+      // REQs for the batch's stats and for the room its finished files made (MAX_REQUESTS_IN_FLIGHT).
+      if (writer?.busy) await writer.backpressure();
+      await sendRequests();
       // Queued packets arrive as resolved promises, which never let the event loop run.
       await slice.maybePause();
     }
@@ -487,6 +524,7 @@ export async function receiveDiffCopy(
     }
     stream.end();
     await writer?.close().catch(() => {});
+    await it?.return?.().catch(() => {});
     for (const f of pending.values()) {
       if (f.fd !== undefined) closeSync(f.fd);
       if (f.path !== undefined) rmSync(f.path, { force: true });

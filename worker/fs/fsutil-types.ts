@@ -41,6 +41,11 @@ export interface PacketStream {
   /** No more packets from this side (gRPC CloseSend). */
   end(): void;
   [Symbol.asyncIterator](): AsyncIterator<Packet>;
+  /**
+   * Optional, instead of iterating: every packet that has arrived (at least one), or undefined
+   * once the peer is done. One wait per batch rather than per packet; the receiver uses it.
+   */
+  nextBatch?(): Promise<Packet[] | undefined>;
 }
 
 /** Go os.FileMode bits (io/fs). */

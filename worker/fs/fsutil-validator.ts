@@ -19,18 +19,26 @@ export class FileSyncRemoteError extends KilnError {
   }
 }
 
+const DOT = 0x2e;
+
 /** Throws unless `p` is a clean, relative, non-escaping `/`-separated path. */
 export function checkRelativePath(p: string, what = 'path'): void {
   if (p === '' || p.includes('\0'))
     throw new FileSyncProtocolError(`invalid empty or NUL-containing ${what}`, p);
   if (p.startsWith('/'))
     throw new FileSyncProtocolError(`absolute ${what} ${JSON.stringify(p)} not allowed`, p);
-  const segs = p.split('/');
-  for (const s of segs) {
-    if (s === '..')
+  // Segment by segment without splitting: this runs for every entry of a transfer.
+  let start = 0;
+  for (;;) {
+    const slash = p.indexOf('/', start);
+    const end = slash < 0 ? p.length : slash;
+    const len = end - start;
+    if (len === 2 && p.charCodeAt(start) === DOT && p.charCodeAt(start + 1) === DOT)
       throw new FileSyncProtocolError(`${what} ${JSON.stringify(p)} escapes the destination`, p);
-    if (s === '' || s === '.')
+    if (len === 0 || (len === 1 && p.charCodeAt(start) === DOT))
       throw new FileSyncProtocolError(`invalid unclean ${what} ${JSON.stringify(p)}`, p);
+    if (slash < 0) return;
+    start = slash + 1;
   }
 }
 

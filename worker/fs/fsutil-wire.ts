@@ -191,29 +191,46 @@ export function encodePacketWire(p: Packet, grpcPrefix = false): Uint8Array {
   return w.buf;
 }
 
+/**
+ * One reader for every decode (decoding is synchronous and never nested across calls): a transfer
+ * decodes tens of thousands of packets, and a reader object, or an array per varint, each showed
+ * as garbage-collector work.
+ */
 class Reader {
-  pos: number;
-  constructor(
-    readonly buf: Buffer,
-    start: number,
-    readonly end: number,
-  ) {
+  buf: Buffer = Buffer.alloc(0);
+  pos = 0;
+  end = 0;
+  /** The high 32 bits of the last varint read by halves(). */
+  hi = 0;
+  reset(buf: Buffer, start: number, end: number): void {
+    this.buf = buf;
     this.pos = start;
+    this.end = end;
   }
   private truncated(): never {
     throw new FileSyncProtocolError(`malformed file sync packet: truncated at byte ${this.pos}`);
   }
   /** A varint's low 32 bits (how protobuf reads uint32 and enum fields). */
   uint32(): number {
-    const [lo] = this.halves();
-    return lo;
+    // Tags, types, modes and ids are mostly one byte.
+    if (this.pos < this.end) {
+      const b = this.buf[this.pos]!;
+      if (b < 0x80) {
+        this.pos++;
+        this.hi = 0;
+        return b;
+      }
+    }
+    return this.halves();
   }
   int64(): bigint {
-    const [lo, hi] = this.halves();
+    const lo = this.halves();
+    const hi = this.hi;
     if (hi === 0) return BigInt(lo);
     return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo));
   }
-  halves(): [number, number] {
+  /** A varint's low 32 bits; its high 32 bits go to `hi`. */
+  halves(): number {
     let lo = 0;
     let hi = 0;
     for (let i = 0; i < 10; i++) {
@@ -224,17 +241,20 @@ class Reader {
         lo |= (b & 0x0f) << 28;
         hi |= (b & 0x7f) >>> 4;
       } else hi |= (b & 0x7f) << (i * 7 - 32);
-      if ((b & 0x80) === 0) return [lo >>> 0, hi >>> 0];
+      if ((b & 0x80) === 0) {
+        this.hi = hi >>> 0;
+        return lo >>> 0;
+      }
     }
     throw new FileSyncProtocolError(`malformed file sync packet: bad varint at byte ${this.pos}`);
   }
-  /** [start, end) of a length-delimited field. */
-  span(): [number, number] {
-    const [lo, hi] = this.halves();
+  /** A length-delimited field: returns its start and leaves `pos` at its end. */
+  span(): number {
+    const len = this.uint32();
     const start = this.pos;
-    if (hi !== 0 || start + lo > this.end) this.truncated();
-    this.pos = start + lo;
-    return [start, start + lo];
+    if (this.hi !== 0 || start + len > this.end) this.truncated();
+    this.pos = start + len;
+    return start;
   }
   skip(wireType: number): void {
     switch (wireType) {
@@ -257,15 +277,23 @@ class Reader {
     }
   }
   string(): string {
-    const [s, e] = this.span();
-    return this.buf.toString('utf8', s, e);
+    const s = this.span();
+    return this.buf.toString('utf8', s, this.pos);
   }
 }
+
+const reader = new Reader();
 
 function expectWire(field: number, got: number, want: number): void {
   if (got !== want)
     throw new FileSyncProtocolError(`malformed file sync packet: field ${field} has wire type ${got}`);
 }
+
+/**
+ * Decoded stats without extended attributes share this map (one Map per stat was most of a
+ * stat's memory); nothing mutates a received stat, and a stat with xattrs gets a map of its own.
+ */
+const NO_XATTRS: Map<string, Uint8Array> = new Map();
 
 function emptyStat(): FsStat {
   return {
@@ -278,11 +306,14 @@ function emptyStat(): FsStat {
     linkname: '',
     devmajor: 0n,
     devminor: 0n,
-    xattrs: new Map(),
+    xattrs: NO_XATTRS,
   };
 }
 
+/** Reads the stat fields in [r.pos, end); on return `r.end` is the enclosing message's end again. */
 function readStat(r: Reader, end: number, s: FsStat): void {
+  const outer = r.end;
+  r.end = end;
   while (r.pos < end) {
     const tag = r.uint32();
     const field = tag >>> 3;
@@ -326,18 +357,22 @@ function readStat(r: Reader, end: number, s: FsStat): void {
         break;
       case 10: {
         expectWire(field, wt, 2);
-        const [es, ee] = r.span();
-        const entry = new Reader(r.buf, es, ee);
+        const es = r.span();
+        const ee = r.pos;
+        r.pos = es;
+        r.end = ee;
         let key = '';
         let value: Uint8Array = Buffer.alloc(0);
-        while (entry.pos < ee) {
-          const t = entry.uint32();
-          if (t >>> 3 === 1 && (t & 7) === 2) key = entry.string();
+        while (r.pos < ee) {
+          const t = r.uint32();
+          if (t >>> 3 === 1 && (t & 7) === 2) key = r.string();
           else if (t >>> 3 === 2 && (t & 7) === 2) {
-            const [vs, ve] = entry.span();
-            value = r.buf.subarray(vs, ve);
-          } else entry.skip(t & 7);
+            const vs = r.span();
+            value = r.buf.subarray(vs, r.pos);
+          } else r.skip(t & 7);
         }
+        r.end = end;
+        if (s.xattrs === NO_XATTRS) s.xattrs = new Map();
         s.xattrs.set(key, value);
         break;
       }
@@ -346,7 +381,10 @@ function readStat(r: Reader, end: number, s: FsStat): void {
     }
   }
   if (r.pos !== end) throw new FileSyncProtocolError('malformed file sync packet: stat overruns its length');
+  r.end = outer;
 }
+
+const NO_DATA = Buffer.alloc(0);
 
 export function decodePacketWire(bytes: Uint8Array): {
   type: number;
@@ -355,11 +393,12 @@ export function decodePacketWire(bytes: Uint8Array): {
   data: Uint8Array;
 } {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const r = new Reader(buf, 0, buf.length);
+  const r = reader;
+  r.reset(buf, 0, buf.length);
   let type = 0;
   let stat: FsStat | undefined;
   let id = 0;
-  let data: Uint8Array = Buffer.alloc(0);
+  let data: Uint8Array = NO_DATA;
   while (r.pos < r.end) {
     const tag = r.uint32();
     const field = tag >>> 3;
@@ -371,9 +410,11 @@ export function decodePacketWire(bytes: Uint8Array): {
         break;
       case 2: {
         expectWire(field, wt, 2);
-        const [s, e] = r.span();
+        const s = r.span();
+        const e = r.pos;
+        r.pos = s;
         stat ??= emptyStat();
-        readStat(new Reader(buf, s, e), e, stat);
+        readStat(r, e, stat);
         break;
       }
       case 3:
@@ -382,13 +423,15 @@ export function decodePacketWire(bytes: Uint8Array): {
         break;
       case 4: {
         expectWire(field, wt, 2);
-        const [s, e] = r.span();
-        data = buf.subarray(s, e);
+        const s = r.span();
+        data = buf.subarray(s, r.pos);
         break;
       }
       default:
         r.skip(wt);
     }
   }
+  // Not kept past the call: the reader must not hold on to a message's memory.
+  r.reset(NO_DATA, 0, 0);
   return { type, stat, id, data };
 }
