@@ -7,6 +7,7 @@ import {
 } from '@grpc/grpc-js';
 import { serverCallStream } from '../../proto/grpc-raw-stream.js';
 import type { MessageStream } from '../../worker/fs/fsutil-packet.js';
+import type { FrameChannel, FrameListener } from '../../worker/fs/fsutil-send.js';
 
 /**
  * Something the client serves to the daemon over the session tunnel. Messages are raw bytes: each
@@ -114,6 +115,147 @@ export function serverMessageStream(call: ServerDuplexStream<Buffer, Buffer>): M
   };
 }
 
+/**
+ * A grpc-js server call as a FrameChannel: buffers of framed messages go to the HTTP/2 stream
+ * under the call as they are, received messages to the listener as they arrive. Undefined when
+ * that stream cannot be reached (see serverCallStream): use serverMessageStream then.
+ */
+export function serverFrameChannel(call: ServerDuplexStream<Buffer, Buffer>): FrameChannel | undefined {
+  const raw = serverCallStream(call);
+  if (raw === undefined) return undefined;
+  const reader = RawMessageReader.takeOver(raw) ?? new CallReader(call);
+  let headersSent = false;
+  return {
+    write: (frames, done) => {
+      if (call.destroyed || call.writableEnded || call.cancelled || raw.destroyed || raw.closed)
+        throw new Error('session call closed');
+      if (!headersSent) {
+        headersSent = true;
+        // Response headers first, as grpc-js would send them before its first message.
+        call.sendMetadata(new Metadata());
+      }
+      // The callback runs once the bytes are written on (to the socket or the tunnel).
+      raw.write(frames, done);
+      // HTTP/2 writes one batch per completed socket write: keep a good backlog for it to take.
+      return raw.writableLength < RAW_BACKLOG;
+    },
+    drain: () => (raw.writableLength < RAW_BACKLOG ? Promise.resolve() : waitWritable(raw)),
+    end: () => {
+      if (!call.writableEnded && !call.destroyed) call.end();
+    },
+    listen: (listener) => reader.listen(listener),
+    release: () => reader.listen(undefined),
+  };
+}
+
+/** grpc-js's default receive limit, which it would enforce on these messages. */
+const MAX_RECEIVE_MESSAGE = 4 * 1024 * 1024;
+
+/**
+ * Reads the gRPC messages of a server call straight off its HTTP/2 stream, in place of grpc-js:
+ * for each of the tens of thousands of ~10-byte REQ packets of a transfer, grpc-js's decoder
+ * made three Buffers, then a queue entry, a promise and an object-mode push. Messages are
+ * handed over as views of the received chunk, so a listener must copy what it keeps.
+ */
+class RawMessageReader {
+  private listener: FrameListener | undefined;
+  /** Messages that came before a listener did. */
+  private readonly held: Uint8Array[] = [];
+  /** The start of a message that spans chunks. */
+  private parts: Buffer[] = [];
+  private partsBytes = 0;
+  private result: { readonly error: unknown } | 'ended' | undefined;
+  private told = false;
+  private released = false;
+
+  /** Undefined when grpc-js does not read the stream the way this expects (one 'data' listener). */
+  static takeOver(raw: Http2Stream): RawMessageReader | undefined {
+    const grpcListeners = raw.listeners('data');
+    if (grpcListeners.length !== 1 || raw.readableEnded) return undefined;
+    const reader = new RawMessageReader();
+    raw.off('data', grpcListeners[0] as (chunk: Buffer) => void);
+    raw.on('data', (chunk: Buffer) => reader.data(chunk));
+    raw.once('end', () => reader.finish('ended'));
+    // Cut off (RST_STREAM, connection gone): the call's 'cancelled' event tells the sender why.
+    raw.once('close', () => reader.finish('ended'));
+    raw.resume();
+    return reader;
+  }
+
+  /** Undefined: the listener is done, and what still comes is dropped. */
+  listen(listener: FrameListener | undefined): void {
+    this.listener = listener;
+    if (listener === undefined) {
+      this.released = true;
+      this.held.length = 0;
+      return;
+    }
+    while (this.held.length > 0 && this.listener === listener) listener.message(this.held.shift()!);
+    this.tell();
+  }
+
+  private data(chunk: Buffer): void {
+    if (this.result !== undefined) return;
+    let buf = chunk;
+    if (this.partsBytes > 0) {
+      this.parts.push(chunk);
+      this.partsBytes += chunk.byteLength;
+      if (this.partsBytes < 5) return;
+      if (this.parts[0]!.byteLength < 5) this.parts = [Buffer.concat(this.parts, this.partsBytes)];
+      const head = this.parts[0]!;
+      if (!this.checkHeader(head, 0) || this.partsBytes < 5 + head.readUInt32BE(1)) return;
+      buf = this.parts.length === 1 ? head : Buffer.concat(this.parts, this.partsBytes);
+      this.parts = [];
+      this.partsBytes = 0;
+    }
+    let pos = 0;
+    while (buf.byteLength - pos >= 5) {
+      if (!this.checkHeader(buf, pos)) return;
+      const len = buf.readUInt32BE(pos + 1);
+      if (buf.byteLength - pos - 5 < len) break;
+      this.deliver(buf.subarray(pos + 5, pos + 5 + len));
+      pos += 5 + len;
+    }
+    if (pos < buf.byteLength) {
+      const rest = buf.subarray(pos);
+      this.parts = [rest];
+      this.partsBytes = rest.byteLength;
+    }
+  }
+
+  /** The message prefix at `pos` is one grpc-js would take; fails the reader if not. */
+  private checkHeader(buf: Buffer, pos: number): boolean {
+    const len = buf.readUInt32BE(pos + 1);
+    if (buf[pos] !== 0) this.finish({ error: new Error('compressed session messages are not supported') });
+    else if (len > MAX_RECEIVE_MESSAGE)
+      this.finish({
+        error: new Error(`received message larger than max (${len} vs ${MAX_RECEIVE_MESSAGE})`),
+      });
+    else return true;
+    this.parts = [];
+    this.partsBytes = 0;
+    return false;
+  }
+
+  private deliver(message: Uint8Array): void {
+    if (this.listener !== undefined) this.listener.message(message);
+    else if (!this.released) this.held.push(message);
+  }
+
+  private finish(result: { readonly error: unknown } | 'ended'): void {
+    this.result ??= result;
+    this.tell();
+  }
+
+  private tell(): void {
+    const l = this.listener;
+    if (l === undefined || this.result === undefined || this.told || this.held.length > 0) return;
+    this.told = true;
+    if (this.result === 'ended') l.end();
+    else l.error(this.result.error);
+  }
+}
+
 /** Pausing the call (HTTP/2 flow control pushes back) past this many queued messages or bytes. */
 const MAX_QUEUED_MESSAGES = 4096;
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
@@ -131,8 +273,45 @@ class CallReader {
   private ended = false;
   private error: unknown;
   private attached = false;
+  /** Set: messages go to it as they arrive, not into the queue. */
+  private listener: FrameListener | undefined;
+  private settled = false;
 
   constructor(private readonly call: ServerDuplexStream<Buffer, Buffer>) {}
+
+  /**
+   * Hands every message (those queued first) to `listener` as it arrives, then the end or the
+   * error; undefined goes back to queueing for the iterator.
+   */
+  listen(listener: FrameListener | undefined): void {
+    this.listener = listener;
+    if (listener === undefined) return;
+    this.attach();
+    while (this.listener === listener && this.head < this.queue.length) {
+      const m = this.queue[this.head++]!;
+      this.queuedBytes -= m.byteLength;
+      listener.message(m);
+    }
+    if (this.head === this.queue.length) {
+      this.queue.length = 0;
+      this.head = 0;
+    }
+    if (this.call.isPaused()) this.call.resume();
+    if (this.listener === listener) this.settle();
+  }
+
+  /** Tells the listener of the end or the error, once. */
+  private settle(): void {
+    const l = this.listener;
+    if (l === undefined || this.settled) return;
+    if (this.error !== undefined) {
+      this.settled = true;
+      l.error(this.error);
+    } else if (this.ended) {
+      this.settled = true;
+      l.end();
+    }
+  }
 
   private attach(): void {
     if (this.attached) return;
@@ -144,6 +323,10 @@ class CallReader {
       w?.();
     };
     call.on('data', (m: Buffer) => {
+      if (this.listener !== undefined) {
+        this.listener.message(m);
+        return;
+      }
       this.queue.push(m);
       this.queuedBytes += m.byteLength;
       if (this.queue.length - this.head >= MAX_QUEUED_MESSAGES || this.queuedBytes >= MAX_QUEUED_BYTES)
@@ -153,14 +336,17 @@ class CallReader {
     call.once('end', () => {
       this.ended = true;
       poke();
+      this.settle();
     });
     call.once('close', () => {
       this.ended = true;
       poke();
+      this.settle();
     });
     call.once('error', (err: unknown) => {
       this.error ??= err;
       poke();
+      this.settle();
     });
   }
 

@@ -2,13 +2,14 @@ import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { toGrpcStatus } from '../../proto/errors.js';
 import { packetStream } from '../../worker/fs/fsutil-packet.js';
-import { sendDiffCopy } from '../../worker/fs/fsutil-send.js';
+import { sendDiffCopy, sendDiffCopyFrames } from '../../worker/fs/fsutil-send.js';
 import type { FsStat } from '../../worker/fs/fsutil-types.js';
 import {
   callSignal,
   metadataList,
   metadataValues,
   type SessionAttachable,
+  serverFrameChannel,
   serverMessageStream,
 } from './attachable.js';
 
@@ -48,12 +49,16 @@ export function fileSyncProvider(
       // buildctl's Map: the daemon owns the files, whoever owns them here.
       mapStat: (s: FsStat) => ({ ...s, uid: 0, gid: 0 }),
     };
-    sendDiffCopy(packetStream(serverMessageStream(call)), synced.dir, opts, callSignal(call, signal)).catch(
-      (err: unknown) => {
-        const st = toGrpcStatus(err);
-        call.emit('error', { code: st.code, details: st.details });
-      },
-    );
+    const callAborted = callSignal(call, signal);
+    // The HTTP/2 stream under the call takes the packets in bulk; grpc-js's own path if it cannot be found.
+    const channel = serverFrameChannel(call);
+    const sent = channel
+      ? sendDiffCopyFrames(channel, synced.dir, opts, callAborted)
+      : sendDiffCopy(packetStream(serverMessageStream(call)), synced.dir, opts, callAborted);
+    sent.catch((err: unknown) => {
+      const st = toGrpcStatus(err);
+      call.emit('error', { code: st.code, details: st.details });
+    });
   };
   return {
     methods: [{ kind: 'bidi', path: '/moby.filesync.v1.FileSync/DiffCopy', handler }],
