@@ -1,5 +1,6 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import os from 'node:os';
+import { KilnError } from '../../proto/errors.js';
 import type { ContentStore } from '../../worker/content/types.js';
 import { diffTar } from '../../worker/fs/diff.js';
 import type { ChainLayer } from '../../worker/image/image-config.js';
@@ -130,27 +131,24 @@ async function writeLayer(
   opts: LayerOptions,
   signal: AbortSignal,
 ): Promise<LayerDescriptor> {
-  const diffOpts = opts.epoch ? { clampMtime: new Date(epochSeconds(opts.epoch) * 1000) } : {};
-  const tar = diffTar(parentDir, childDir, signal, diffOpts);
-  let source: AsyncIterable<Uint8Array> = tar;
-  let diffHash: Hash | undefined;
-  if (opts.compression === 'gzip') {
-    const hash = createHash('sha256');
-    diffHash = hash;
-    const tapped = (async function* () {
-      for await (const chunk of tar) {
-        hash.update(chunk);
-        yield chunk;
-      }
-    })();
-    source = parallelGzip(tapped, { level: opts.compressionLevel ?? 6 }, signal);
-  }
+  // The producer thread hashes the tar as it writes it (the diffID), off the event loop; an
+  // uncompressed blob is the tar itself, whose digest the store computes anyway.
+  let diffID: string | undefined;
+  const tar = diffTar(parentDir, childDir, signal, {
+    ...(opts.epoch ? { clampMtime: new Date(epochSeconds(opts.epoch) * 1000) } : {}),
+    ...(opts.compression === 'gzip' ? { onDiffId: (d: string) => (diffID = d) } : {}),
+  });
+  const source =
+    opts.compression === 'gzip' ? parallelGzip(tar, { level: opts.compressionLevel ?? 6 }, signal) : tar;
   const blob = await store.write(observed(refId, source, opts.onLayerEvent), {}, signal);
+  if (opts.compression === 'gzip' && diffID === undefined) {
+    throw new KilnError('INTERNAL', `layer of ${refId}: the tar ended without its digest`);
+  }
   return {
     mediaType: layerMediaType(opts.compression, opts.ociMediaTypes),
     digest: blob.digest,
     size: blob.size,
-    diffID: diffHash ? `sha256:${diffHash.digest('hex')}` : blob.digest,
+    diffID: diffID ?? blob.digest,
     diffed: true,
     ...(opts.epoch ? { clampedTo: epochSeconds(opts.epoch) } : {}),
   };

@@ -41,11 +41,12 @@ describe('diffTar with many small files (read ahead)', () => {
   it('fails with the abort reason part-way', async () => {
     const dir = path.join(tmp, 'tree');
     await mkdir(dir);
-    for (let i = 0; i < 200; i++) await writeFile(path.join(dir, `f${i}`), randomBytes(2000));
+    // Several output chunks (1 MiB each), so the abort comes part-way.
+    for (let i = 0; i < 200; i++) await writeFile(path.join(dir, `f${i}`), randomBytes(20_000));
     const ac = new AbortController();
     const run = async () => {
       let n = 0;
-      for await (const _ of diffTar(undefined, dir, ac.signal)) if (++n === 20) ac.abort(new Error('stop'));
+      for await (const _ of diffTar(undefined, dir, ac.signal)) if (++n === 2) ac.abort(new Error('stop'));
     };
     await expect(run()).rejects.toThrow('stop');
   });
