@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { link, mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -268,6 +268,35 @@ describe('sendDiffCopyFrames', () => {
     expect(r.content('shrinks')).toBe('shrinks sh');
     expect(r.finReceived).toBe(true);
   });
+
+  it('does not read through a symlink or block on a FIFO that replaced a listed file', async () => {
+    const secret = path.join(tmp, 'secret');
+    await writeFile(secret, 'SECRET');
+    await writeFile(path.join(src, 'fifo'), 'was a file');
+    await writeFile(path.join(src, 'link'), 'was a file');
+    const fifo = path.join(src, 'fifo');
+    // A blocking open() of the FIFO would stop the event loop (no timer could fire): a writer
+    // comes after 2 s to let it go on, so the test fails instead of hanging.
+    const writer = spawn('timeout', ['4', 'sh', '-c', `sleep 2; : > ${fifo}`], { stdio: 'ignore' });
+    try {
+      const t = frameTransport({
+        onStat: (s) => {
+          const p = path.join(src, s.path);
+          execFileSync('rm', [p]);
+          if (s.path === 'fifo') execFileSync('mkfifo', [p]);
+          else execFileSync('ln', ['-s', secret, p]);
+        },
+      });
+      const started = Date.now();
+      await send(t);
+      expect(Date.now() - started).toBeLessThan(1500);
+      // As a file that vanished: sent empty.
+      expect(t.receiver.content('link')).toBe('');
+      expect(t.receiver.content('fifo')).toBe('');
+    } finally {
+      writer.kill();
+    }
+  }, 15_000);
 
   it('fails on a request for an unknown id, or for the same file twice', async () => {
     await writeFile(path.join(src, 'a'), 'a');

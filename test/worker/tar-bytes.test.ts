@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import {
   chmod,
   chown,
@@ -21,7 +22,7 @@ import type { Header } from 'tar-stream';
 import { describe, expect, it } from 'vitest';
 import { packTar } from '../../daemon/exporter/tar-pack.js';
 import { diffTar } from '../../worker/fs/diff.js';
-import { listChanges } from '../../worker/fs/diff-changes.js';
+import { diffChanges } from '../../worker/fs/diff-changes.js';
 import {
   encodeTarHeader,
   type TarHeader,
@@ -273,7 +274,8 @@ async function streamTree(root: string): Promise<Buffer> {
 async function streamDiff(parent: string | undefined, child: string, clamp?: Date): Promise<Buffer> {
   const entries: { header: StreamHeader; body?: Buffer }[] = [];
   const inodes = new Map<string, string>();
-  for (const c of listChanges(parent, child, signal)) {
+  const resolved = parent === undefined ? undefined : path.resolve(parent);
+  for (const c of diffChanges(fs, () => {}, resolved, path.resolve(child))) {
     if (c.kind === 'delete') {
       const slash = c.rel.lastIndexOf('/');
       const name = `${c.rel.slice(0, slash + 1)}.wh.${c.rel.slice(slash + 1)}`;

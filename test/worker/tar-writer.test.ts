@@ -78,7 +78,7 @@ describe('tarDirectory', () => {
     expect(entries[6]!.body).toBe('long');
   });
 
-  it('writes many small files read ahead, files past 1 MiB streamed, each with its own bytes', async () => {
+  it('writes many small files and files past 1 MiB, each with its own bytes', async () => {
     await using t = await tempDir();
     await mkdir(path.join(t.path, 'd'));
     const big = Buffer.alloc(2.5 * 1024 * 1024 + 3);

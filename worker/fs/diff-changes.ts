@@ -1,6 +1,4 @@
 import type * as Fs from 'node:fs';
-import fs from 'node:fs';
-import path from 'node:path';
 
 /**
  * One line of a layer: an entry of the child tree to write (with its own metadata), or the path of
@@ -16,10 +14,16 @@ export type Change =
     }
   | { readonly kind: 'delete'; readonly rel: string };
 
+/*
+ * The functions below run on the tar producer thread from their source text (diffChangesSource),
+ * so they reference nothing but each other, their arguments and globals.
+ */
+
 /**
- * Walks `parentDir` and `childDir` side by side (names in byte order, parents before children) and
- * lists what turns the first into the second. Only metadata is read here; file contents are read
- * later by the tar writer, so the list is small even for big layers.
+ * Walks `parentDir` and `childDir` (resolved paths) side by side (names in byte order, parents
+ * before children) and lists what turns the first into the second; `check` throws to stop (abort).
+ * Only metadata is read here; file contents are read later by the tar writer, so the list is small
+ * even for big layers.
  *
  * A directory is listed when its own mode/owner changed or when anything below it changed (a layer
  * must carry the parent directories of its entries, with their metadata). Directory mtimes are not
@@ -28,22 +32,6 @@ export type Change =
  * Synchronous: diffTar runs it on the tar producer thread (see tar-thread.ts), where a syscall per
  * entry is cheaper than a promise and a thread-pool hop per entry on the event loop.
  */
-export function listChanges(parentDir: string | undefined, childDir: string, signal: AbortSignal): Change[] {
-  signal.throwIfAborted();
-  return diffChanges(
-    fs,
-    () => signal.throwIfAborted(),
-    parentDir === undefined ? undefined : path.resolve(parentDir),
-    path.resolve(childDir),
-  );
-}
-
-/*
- * The functions below run on the tar producer thread from their source text (diffChangesSource),
- * so they reference nothing but each other, their arguments and globals.
- */
-
-/** listChanges on resolved paths; `check` throws to stop (abort). */
 export function diffChanges(
   fs: typeof Fs,
   check: () => void,

@@ -11,9 +11,6 @@ export interface DiffTarOptions {
   readonly onDiffId?: (digest: string) => void;
 }
 
-/** Prefix of an OCI/Docker whiteout: `dir/.wh.name` deletes `dir/name` from lower layers. */
-export const WhiteoutPrefix = '.wh.';
-
 /**
  * A layer: the uncompressed tar that turns `parentDir` (nothing when undefined) into `childDir`.
  * Deterministic: entries in byte order of their paths (parents first), owner ids, permission and

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { CanceledError } from '../../proto/errors.js';
 import { decodePacket } from './fsutil-packet.js';
@@ -21,8 +21,8 @@ import { type WalkEntry, type WalkOptions, Walker } from './walk.js';
 
 /**
  * fsutil's sender: 32 KiB DATA chunks. One loop does everything: it walks, reads the requested
- * files with synchronous syscalls and encodes the packets, in time slices (see TimeSlice), into
- * large buffers of framed messages that the transport writes as they are. Small files made the
+ * files with synchronous syscalls and encodes the packets, in slices of SLICE_MS between turns of
+ * the event loop, into large buffers of framed messages that the transport writes as they are. Small files made the
  * per-packet costs (a promise, a Buffer, a write each) dominate, not the disk.
  */
 const CHUNK_SIZE = 32 * 1024;
@@ -32,6 +32,8 @@ const BATCH_BYTES = 256 * 1024;
 const BATCH_CAPACITY = BATCH_BYTES + CHUNK_SIZE + 2 * MAX_DATA_HEADER;
 /** Synchronous work between two turns of the event loop. */
 const SLICE_MS = 4;
+/** See sendData; O_NONBLOCK changes nothing for a regular file. */
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 export interface SendOptions extends WalkOptions {
   /** Rewrites (or drops, by returning undefined) each stat before it is sent; buildctl zeroes uid/gid. */
@@ -394,7 +396,8 @@ class DiffCopySender<B> implements FrameListener {
   /**
    * Opens the next requested file, or sends the next chunk of the open one (a small file
    * entirely); false when the batch is full. A file that vanished or cannot be opened is sent
-   * as empty, as fsutil does.
+   * as empty, as fsutil does; so is one replaced since the walk by a symlink (not followed out of
+   * the tree) or by a FIFO (which a blocking open would wait on with the event loop stopped).
    */
   private sendData(): boolean {
     const out = this.out;
@@ -409,7 +412,7 @@ class DiffCopySender<B> implements FrameListener {
       }
       let fd: number;
       try {
-        fd = openSync(path, 'r');
+        fd = openSync(path, OPEN_FLAGS);
       } catch {
         out.endOfFile(id);
         return true;

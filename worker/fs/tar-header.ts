@@ -20,7 +20,6 @@ export const TarType = {
   directory: 5,
   fifo: 6,
 } as const;
-export type TarEntryType = keyof typeof TarType;
 
 export interface TarHeader {
   /** Path inside the archive; directories end in `/`. */

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { CanceledError } from '../../proto/errors.js';
 import {
   CONTROL_ABORT,
   CONTROL_CREDIT,
@@ -33,7 +34,7 @@ export async function* produceTar(
   signal: AbortSignal,
   opts: TarProducerOptions = {},
 ): AsyncGenerator<Uint8Array> {
-  signal.throwIfAborted();
+  if (signal.aborted) throw cancelReason(signal.reason);
   const control = new Int32Array(new SharedArrayBuffer(8));
   control[CONTROL_CREDIT] = opts.credit ?? DefaultCredit;
   const data: TarThreadData = {
@@ -76,7 +77,7 @@ export async function* produceTar(
   };
   const onAbort = () => {
     stop();
-    failure ??= { err: signal.reason };
+    failure ??= { err: cancelReason(signal.reason) };
     notify();
   };
   signal.addEventListener('abort', onAbort, { once: true });
@@ -101,6 +102,11 @@ export async function* produceTar(
     // The thread closes its files on its way out; the message handlers hold nothing else.
     await exited;
   }
+}
+
+/** An abort's reason as an error (a reason need not be one). */
+function cancelReason(reason: unknown): Error {
+  return reason instanceof Error ? reason : new CanceledError(`tar canceled: ${String(reason)}`);
 }
 
 /** The thread's error as thrown on this side: a shrunk file, or fs's errno error with its fields. */

@@ -94,6 +94,8 @@ interface Out {
   pos: number;
   /** Set when the main thread aborted: the error thrown then is not reported. */
   aborted: boolean;
+  /** The first path written of each multiply-linked inode (`dev:ino`): later ones link to it. */
+  readonly inodes: Map<string, string>;
 }
 
 function tarThreadMain(req: (id: string) => unknown, lib: TarLib): void {
@@ -110,10 +112,11 @@ function tarThreadMain(req: (id: string) => unknown, lib: TarLib): void {
     buf: Buffer.allocUnsafeSlow(data.chunkBytes),
     pos: 0,
     aborted: false,
+    inodes: new Map(),
   };
   try {
     const job = data.job;
-    if (job.kind === 'dir') tarWalkDir(out, job.root, '', new Map());
+    if (job.kind === 'dir') tarWalkDir(out, job.root, '');
     else {
       const check = () => tarCheckAbort(out);
       tarWriteChanges(out, out.lib.diffChanges(out.fs, check, job.parent, job.child), job.clampMs);
@@ -174,10 +177,16 @@ function tarHeader(out: Out, h: TarHeader): void {
   out.pos += out.lib.encodeTarHeader(out.buf, out.pos, h);
 }
 
-/** Header, `size` bytes of `host` read into the output, padding. A file that grew is cut at `size`. */
+/**
+ * Header, `size` bytes of `host` read into the output, padding. A file that grew is cut at `size`.
+ * A layer's files are opened long after they were listed: one swapped for a symlink meanwhile is
+ * not followed (ELOOP), one swapped for a FIFO does not block the thread in open() (it reads as
+ * shrunk); O_NONBLOCK does nothing to a regular file.
+ */
 function tarFile(out: Out, h: TarHeader, host: string): void {
   const fs = out.fs;
-  const fd = fs.openSync(host, fs.constants.O_RDONLY);
+  const c = fs.constants;
+  const fd = fs.openSync(host, c.O_RDONLY | c.O_NOFOLLOW | c.O_NONBLOCK);
   try {
     tarHeader(out, h);
     let left = h.size;
@@ -234,7 +243,7 @@ function tarEntry(
 }
 
 /** A tree as tarDirectory writes it: the walk and the writing in one pass. */
-function tarWalkDir(out: Out, hostDir: string, rel: string, inodes: Map<string, string>): void {
+function tarWalkDir(out: Out, hostDir: string, rel: string): void {
   const fs = out.fs;
   for (const name of out.lib.diffSortedNames(fs, hostDir)) {
     tarCheckAbort(out);
@@ -243,35 +252,49 @@ function tarWalkDir(out: Out, hostDir: string, rel: string, inodes: Map<string, 
     const st = fs.lstatSync(host, { bigint: true });
     const flag = tarFlag(st);
     if (flag < 0) continue;
-    const mtimeMs = Number(st.mtimeMs);
-    if (flag === 5) {
-      tarHeader(out, tarEntry(st, `${relPath}/`, 5, mtimeMs, 0, ''));
-      tarWalkDir(out, host, relPath, inodes);
-    } else if (flag === 2) {
-      tarHeader(out, tarEntry(st, relPath, 2, mtimeMs, 0, fs.readlinkSync(host)));
-    } else if (flag === 0) {
-      if (st.nlink > 1n) {
-        const key = `${st.dev}:${st.ino}`;
-        const first = inodes.get(key);
-        if (first !== undefined) {
-          tarHeader(out, tarEntry(st, relPath, 1, mtimeMs, 0, first));
-          continue;
-        }
-        inodes.set(key, relPath);
+    tarAddEntry(out, st, relPath, host, Number(st.mtimeMs), flag === 2 ? fs.readlinkSync(host) : '');
+    if (flag === 5) tarWalkDir(out, host, relPath);
+  }
+}
+
+/**
+ * One entry of either kind of archive: a directory's header, a symlink, a device or a FIFO, or a
+ * file with its body; a second path of a multiply-linked inode becomes a link entry to the first.
+ */
+function tarAddEntry(
+  out: Out,
+  st: Fs.BigIntStats,
+  rel: string,
+  host: string,
+  mtimeMs: number,
+  linkname: string,
+): void {
+  const flag = tarFlag(st);
+  const inodes = out.inodes;
+  if (flag === 5) {
+    tarHeader(out, tarEntry(st, `${rel}/`, 5, mtimeMs, 0, ''));
+  } else if (flag === 0) {
+    if (st.nlink > 1n) {
+      const key = `${st.dev}:${st.ino}`;
+      const first = inodes.get(key);
+      if (first !== undefined) {
+        tarHeader(out, tarEntry(st, rel, 1, mtimeMs, 0, first));
+        return;
       }
-      tarFile(out, tarEntry(st, relPath, 0, mtimeMs, Number(st.size), ''), host);
-    } else {
-      tarHeader(out, tarEntry(st, relPath, flag, mtimeMs, 0, ''));
+      inodes.set(key, rel);
     }
+    tarFile(out, tarEntry(st, rel, 0, mtimeMs, Number(st.size), ''), host);
+  } else {
+    tarHeader(out, tarEntry(st, rel, flag, mtimeMs, 0, linkname));
   }
 }
 
 /** The layer tar of `changes`: whiteouts for deletions, hard links within the layer once. */
 function tarWriteChanges(out: Out, changes: readonly Change[], clampMs: number | undefined): void {
-  const inodes = new Map<string, string>();
   for (const change of changes) {
     tarCheckAbort(out);
     if (change.kind === 'delete') {
+      // An OCI/Docker whiteout: `dir/.wh.name` deletes `dir/name` from lower layers.
       const rel = change.rel;
       const slash = rel.lastIndexOf('/');
       const name = slash < 0 ? `.wh.${rel}` : `${rel.slice(0, slash + 1)}.wh.${rel.slice(slash + 1)}`;
@@ -295,24 +318,7 @@ function tarWriteChanges(out: Out, changes: readonly Change[], clampMs: number |
     // Whole seconds: the same tree always gives the same bytes, whatever the filesystem's precision.
     let mtimeMs = Number(st.mtimeNs / 1000000000n) * 1000;
     if (clampMs !== undefined && mtimeMs > clampMs) mtimeMs = clampMs;
-    if (flag === 5) {
-      tarHeader(out, tarEntry(st, `${rel}/`, 5, mtimeMs, 0, ''));
-    } else if (flag === 2) {
-      tarHeader(out, tarEntry(st, rel, 2, mtimeMs, 0, change.linkTarget ?? ''));
-    } else if (flag === 0) {
-      if (st.nlink > 1n) {
-        const key = `${st.dev}:${st.ino}`;
-        const first = inodes.get(key);
-        if (first !== undefined) {
-          tarHeader(out, tarEntry(st, rel, 1, mtimeMs, 0, first));
-          continue;
-        }
-        inodes.set(key, rel);
-      }
-      tarFile(out, tarEntry(st, rel, 0, mtimeMs, Number(st.size), ''), host);
-    } else {
-      tarHeader(out, tarEntry(st, rel, flag, mtimeMs, 0, ''));
-    }
+    tarAddEntry(out, st, rel, host, mtimeMs, flag === 2 ? (change.linkTarget ?? '') : '');
   }
 }
 
@@ -331,6 +337,7 @@ export function tarThreadScript(): string {
       tarFlag,
       tarEntry,
       tarWalkDir,
+      tarAddEntry,
       tarWriteChanges,
     ].map((f) => f.toString()),
     'tarThreadMain(require, { encodeTarHeader, tarHeaderMaxBytes, tarPadded, diffChanges, diffChild, diffSortedNames });',
