@@ -140,7 +140,9 @@ async function writeLayer(
   });
   const source =
     opts.compression === 'gzip' ? parallelGzip(tar, { level: opts.compressionLevel ?? 6 }, signal) : tar;
-  const blob = await store.write(observed(refId, source, opts.onLayerEvent), {}, signal);
+  // The tar producer's chunks and parallelGzip's blocks are fresh buffers nothing else holds: the
+  // store moves them to its ingest thread, which hashes and writes them off the event loop.
+  const blob = await store.write(observed(refId, source, opts.onLayerEvent), {}, signal, { handOver: true });
   if (opts.compression === 'gzip' && diffID === undefined) {
     throw new KilnError('INTERNAL', `layer of ${refId}: the tar ended without its digest`);
   }

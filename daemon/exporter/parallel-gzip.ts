@@ -1,4 +1,4 @@
-import { constants, crc32, deflateRaw } from 'node:zlib';
+import { constants, crc32, createDeflateRaw, deflateRawSync } from 'node:zlib';
 import os from 'node:os';
 
 export interface ParallelGzipOptions {
@@ -14,6 +14,12 @@ export interface ParallelGzipOptions {
    */
   readonly skipIncompressible?: boolean;
 }
+
+/**
+ * zlib's output buffer size. Part of the output format: a stored block never spans two output
+ * buffers, so changing it changes the bytes of level-0 blocks (and blob digests).
+ */
+const OutputChunkBytes = 256 * 1024;
 
 /** The deflate window: each block may refer this far back into the previous one. */
 const WINDOW = 32 * 1024;
@@ -48,7 +54,7 @@ export async function* parallelGzip(
   const blockSize = Math.max(WINDOW, opts.blockSize ?? 1024 * 1024);
   const limit = Math.max(1, opts.concurrency ?? Math.max(2, os.availableParallelism()));
   const skip = opts.skipIncompressible ?? true;
-  const inflight: Promise<Buffer>[] = [];
+  const inflight: Promise<Buffer[]>[] = [];
   let crc = 0;
   let total = 0;
   let previous: Buffer | undefined;
@@ -76,16 +82,14 @@ export async function* parallelGzip(
       pending.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       pendingBytes += chunk.byteLength;
       while (pendingBytes > blockSize) {
-        const all = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
-        dispatch(all.subarray(0, blockSize), false);
-        pending = [all.subarray(blockSize)];
+        dispatch(takeBlock(pending, blockSize), false);
         pendingBytes -= blockSize;
-        while (inflight.length >= limit) yield await (inflight.shift() as Promise<Buffer>);
+        while (inflight.length >= limit) yield* await (inflight.shift() as Promise<Buffer[]>);
       }
     }
-    dispatch(Buffer.concat(pending, pendingBytes), true);
+    dispatch(pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes), true);
     pending = [];
-    while (inflight.length > 0) yield await (inflight.shift() as Promise<Buffer>);
+    while (inflight.length > 0) yield* await (inflight.shift() as Promise<Buffer[]>);
     signal.throwIfAborted();
     const trailer = Buffer.alloc(8);
     trailer.writeUInt32LE(crc >>> 0, 0);
@@ -96,46 +100,84 @@ export async function* parallelGzip(
   }
 }
 
+/**
+ * Removes the first `size` bytes from `parts` (which hold more) and returns them: a view when the
+ * first part holds them all (input chunks of the block size are never copied), else one copy of
+ * just those bytes.
+ */
+function takeBlock(parts: Buffer[], size: number): Buffer {
+  const first = parts[0] as Buffer;
+  if (first.byteLength >= size) {
+    if (first.byteLength === size) parts.shift();
+    else parts[0] = first.subarray(size);
+    return first.subarray(0, size);
+  }
+  const block = Buffer.allocUnsafeSlow(size);
+  let off = 0;
+  while (off < size) {
+    const part = parts[0] as Buffer;
+    const n = Math.min(part.byteLength, size - off);
+    part.copy(block, off, 0, n);
+    off += n;
+    if (n === part.byteLength) parts.shift();
+    else parts[0] = part.subarray(n);
+  }
+  return block;
+}
+
 async function compressBlock(
   block: Buffer,
   previous: Buffer | undefined,
   level: number,
   last: boolean,
   skipIncompressible: boolean,
-): Promise<Buffer> {
-  const store = level > 0 && skipIncompressible && (await incompressible(block));
+): Promise<Buffer[]> {
+  const store = level > 0 && skipIncompressible && incompressible(block);
   return deflateBlock(block, previous, store ? 0 : level, last);
 }
 
-/** Whether a level-1 deflate of slices spread over `block` saves less than 1 - STORE_RATIO. */
-async function incompressible(block: Buffer): Promise<boolean> {
+/**
+ * Whether a level-1 deflate of slices spread over `block` saves less than 1 - STORE_RATIO. On the
+ * event loop: 32 KiB at level 1 costs less there than the thread-pool round trip it would take.
+ */
+function incompressible(block: Buffer): boolean {
   if (block.byteLength < SAMPLES * SAMPLE_BYTES * 2) return false;
   const stride = Math.floor((block.byteLength - SAMPLE_BYTES) / (SAMPLES - 1));
   const sample = Buffer.allocUnsafe(SAMPLES * SAMPLE_BYTES);
   for (let i = 0; i < SAMPLES; i++)
     block.copy(sample, i * SAMPLE_BYTES, i * stride, i * stride + SAMPLE_BYTES);
-  const out = await deflateBlock(sample, undefined, 1, true);
+  const out = deflateRawSync(sample, { level: 1, chunkSize: OutputChunkBytes });
   return out.byteLength >= sample.byteLength * STORE_RATIO;
 }
 
+/**
+ * Raw deflate of one block, as zlib's output pieces (of `chunkSize` bytes but the last): passed on
+ * as they are rather than joined. No two pieces share memory (a full output buffer is replaced,
+ * never refilled), so the consumer may keep them or hand them over.
+ */
 function deflateBlock(
   block: Buffer,
   previous: Buffer | undefined,
   level: number,
   last: boolean,
-): Promise<Buffer> {
+): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
-    deflateRaw(
-      block,
-      {
-        level,
-        ...(previous === undefined
-          ? {}
-          : { dictionary: previous.subarray(Math.max(0, previous.length - WINDOW)) }),
-        finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
-        chunkSize: 256 * 1024,
-      },
-      (err, out) => (err ? reject(err) : resolve(out)),
+    const z = createDeflateRaw({
+      level,
+      ...(previous === undefined
+        ? {}
+        : { dictionary: previous.subarray(Math.max(0, previous.length - WINDOW)) }),
+      finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
+      chunkSize: OutputChunkBytes,
+    });
+    const out: Buffer[] = [];
+    z.on('data', (b: Buffer) => out.push(b));
+    // Pieces of one write that did not fill zlib's buffer share it with what a later write (the
+    // final flush) puts after them: those are copied, so every piece has its memory to itself.
+    z.once('end', () =>
+      resolve(out.map((b, i) => (i > 0 && b.buffer === out[i - 1]?.buffer ? Buffer.from(b) : b))),
     );
+    z.once('error', reject);
+    z.end(block);
   });
 }

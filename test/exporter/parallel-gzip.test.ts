@@ -61,6 +61,23 @@ describe('parallelGzip', () => {
     expect(b.equals(a)).toBe(true);
   });
 
+  it('yields pieces that share no memory with each other or the input (they may be handed over)', async () => {
+    // Block-sized input chunks are cut without a copy; zlib's output pieces are passed on unjoined.
+    const mib = 1024 * 1024;
+    const data = Buffer.concat([randomBytes(3 * mib), texty(2 * mib + 5), randomBytes(mib + 3)]);
+    const src = async function* () {
+      for (let off = 0; off < data.length; off += mib) yield data.subarray(off, off + mib);
+    };
+    const out: Uint8Array[] = [];
+    for await (const c of parallelGzip(src(), { level: 6 }, AbortSignal.timeout(30_000))) out.push(c);
+    expect(gunzipSync(Buffer.concat(out)).equals(data)).toBe(true);
+    const large = out.filter((c) => c.byteLength >= 4096);
+    expect(large.length).toBeGreaterThan(6);
+    const buffers = new Set(large.map((c) => c.buffer));
+    expect(buffers.size).toBe(large.length);
+    expect(buffers.has(data.buffer)).toBe(false);
+  });
+
   it('stores incompressible blocks (a copy, not a search) and still compresses the others', async () => {
     const block = 256 * 1024;
     const noise = randomBytes(4 * block);

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgumentError, KilnError, throwIfAborted } from '../../proto/errors.js';
+import { writeOnIngestThread } from './ingest-thread.js';
 import type { BlobInfo, ContentStore } from './types.js';
 
 /** A blob whose bytes do not match what the caller (a manifest, a descriptor) said they would be. */
@@ -66,23 +67,34 @@ export async function createContentStore(root: string): Promise<ContentStore> {
       throwIfAborted(signal);
       // Reads of up to 1 MiB sized by what is left (a read stream reads 64 KiB at a time and
       // allocates its full read size even for a 300-byte config): layer blobs of hundreds of MiB
-      // are read whole to be sent on, and each chunk is handed over, never reused.
+      // are read whole to be sent on, and each chunk is handed over, never reused. One read runs
+      // ahead: the next chunk comes off the file while the consumer sends this one.
       const fh = await open(blobPath(digest), 'r');
+      let pending: Promise<Buffer> | undefined;
       try {
         let left = (await fh.stat()).size;
-        for (;;) {
-          throwIfAborted(signal);
+        const readNext = async (): Promise<Buffer> => {
           const buf = Buffer.allocUnsafeSlow(Math.max(1, Math.min(ReadChunkBytes, left)));
           const { bytesRead } = await fh.read(buf, 0, buf.byteLength, null);
-          if (bytesRead === 0) return;
           left -= bytesRead;
-          yield bytesRead === buf.byteLength ? buf : buf.subarray(0, bytesRead);
+          return bytesRead === buf.byteLength ? buf : buf.subarray(0, bytesRead);
+        };
+        pending = readNext();
+        for (;;) {
+          throwIfAborted(signal);
+          const chunk = await pending;
+          pending = undefined;
+          if (chunk.byteLength === 0) return;
+          pending = readNext();
+          yield chunk;
         }
       } finally {
+        // A read still running must not outlive the handle.
+        if (pending) await pending.catch(() => undefined);
         await fh.close();
       }
     },
-    async write(source, expected, signal) {
+    async write(source, expected, signal, options = {}) {
       throwIfAborted(signal);
       if (expected.digest !== undefined) {
         digestHex(expected.digest);
@@ -96,6 +108,28 @@ export async function createContentStore(root: string): Promise<ContentStore> {
       const fh = await open(tmp, 'wx', 0o644);
       let renamed = false;
       try {
+        if (options.handOver) {
+          const got = await writeOnIngestThread(
+            source,
+            fh.fd,
+            (size) => {
+              if (expected.size !== undefined && size > expected.size)
+                throw new ContentMismatchError(expected, { digest: 'sha256:(incomplete)', size });
+            },
+            signal,
+          );
+          if (
+            (expected.digest !== undefined && expected.digest !== got.digest) ||
+            (expected.size !== undefined && expected.size !== got.size)
+          ) {
+            throw new ContentMismatchError(expected, got);
+          }
+          // Written and fsynced by the thread.
+          await fh.close();
+          await rename(tmp, blobPath(got.digest));
+          renamed = true;
+          return got;
+        }
         const hash = createHash('sha256');
         let size = 0;
         for await (const chunk of source) {

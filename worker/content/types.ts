@@ -8,6 +8,15 @@ export interface BlobInfo {
   readonly size: number;
 }
 
+export interface WriteOptions {
+  /**
+   * The caller hands each chunk over, with the whole ArrayBuffer under it: nothing else uses that
+   * memory once the chunk is yielded. The blob is then hashed and written on a thread (the chunks'
+   * buffers moved there, not copied) rather than on the event loop.
+   */
+  readonly handOver?: boolean;
+}
+
 export interface ContentStore {
   info(digest: string): Promise<BlobInfo | undefined>;
   /** Absolute path of a stored blob (read-only by convention), or undefined. */
@@ -21,6 +30,7 @@ export interface ContentStore {
     source: AsyncIterable<Uint8Array>,
     expected: { digest?: string; size?: number },
     signal: AbortSignal,
+    options?: WriteOptions,
   ): Promise<BlobInfo>;
   /** Pins blobs while a build uses them; deleteUnreferenced never removes a leased blob. */
   lease(digests: Iterable<string>): AsyncDisposable;
