@@ -64,3 +64,105 @@ export function writeBytesMessagePrefix(buf: Buffer, at: number, payloadLength: 
   }
   return pos - at;
 }
+
+/**
+ * The HTTP/2 stream under a grpc-js client call, found through grpc-js internals (1.14: the
+ * ClientDuplexStream's `call`, its interceptors' `nextCall` and `call`, the resolving and
+ * load-balancing calls' `child`, the retrying call's `underlyingCalls`, down to the subchannel
+ * call's `http2Stream`), with that subchannel call. Only there once the call has a transport:
+ * look it up when the response headers come ('metadata'). Undefined when the internals differ or
+ * the call runs on more than one stream (hedging): callers then keep to the grpc-js call.
+ */
+export function clientCallStream(call: unknown): { stream: Http2Stream; owner: object } | undefined {
+  const found: { stream: Http2Stream; owner: object }[] = [];
+  const visit = (c: unknown, depth: number): void => {
+    if (depth > 16 || c === null || typeof c !== 'object') return;
+    const stream = (c as { http2Stream?: unknown }).http2Stream;
+    if (
+      stream !== null &&
+      typeof stream === 'object' &&
+      typeof (stream as Partial<Http2Stream>).write === 'function' &&
+      typeof (stream as Partial<Http2Stream>).session === 'object'
+    ) {
+      found.push({ stream: stream as Http2Stream, owner: c });
+      return;
+    }
+    const o = c as { call?: unknown; nextCall?: unknown; child?: unknown; underlyingCalls?: unknown };
+    visit(o.call, depth + 1);
+    visit(o.nextCall, depth + 1);
+    visit(o.child, depth + 1);
+    if (Array.isArray(o.underlyingCalls)) {
+      for (const u of o.underlyingCalls as unknown[])
+        visit((u as { call?: unknown } | null)?.call, depth + 1);
+    }
+  };
+  visit(call, 0);
+  const live = found.filter((f) => !f.stream.destroyed);
+  return live.length === 1 ? live[0] : undefined;
+}
+
+/**
+ * Reads gRPC-framed BytesMessages off a byte stream and hands on their payloads as they come, as
+ * views of the received chunks: no message is ever assembled, whatever its size or its split into
+ * chunks. `write` throws on what is not a plain, uncompressed BytesMessage; after that the decoder
+ * is spent.
+ */
+export class BytesMessageDecoder {
+  /** The head of the current message: 5-byte prefix, field tag, length varint. */
+  private readonly head = Buffer.allocUnsafe(16);
+  private headLen = 0;
+  /** Payload bytes of the current message still to come (0: reading a head). */
+  private payloadLeft = 0;
+
+  constructor(private readonly onPayload: (payload: Buffer) => void) {}
+
+  /** Whether a message has been started and not finished. */
+  get partial(): boolean {
+    return this.headLen > 0 || this.payloadLeft > 0;
+  }
+
+  write(chunk: Buffer): void {
+    const n = chunk.byteLength;
+    let pos = 0;
+    while (pos < n) {
+      if (this.payloadLeft > 0) {
+        const k = Math.min(this.payloadLeft, n - pos);
+        this.onPayload(pos === 0 && k === n ? chunk : chunk.subarray(pos, pos + k));
+        pos += k;
+        this.payloadLeft -= k;
+        continue;
+      }
+      this.head[this.headLen++] = chunk[pos++]!;
+      this.parseHead();
+    }
+  }
+
+  /** Completes the head when its last byte came: starts the payload, or the next message. */
+  private parseHead(): void {
+    const h = this.head;
+    const len = this.headLen;
+    if (len < 5) return;
+    if (h[0] !== 0) throw new Error('compressed session messages are not supported');
+    const messageLen = h.readUInt32BE(1);
+    if (messageLen === 0) {
+      this.headLen = 0;
+      return;
+    }
+    if (len === 5) return;
+    if (h[5] !== 0x0a) throw new Error(`unexpected field in a BytesMessage (tag ${h[5]})`);
+    if (len === 6 || (h[len - 1]! & 0x80) !== 0) {
+      if (len >= 11) throw new Error('malformed BytesMessage length');
+      return;
+    }
+    let payload = 0;
+    let mul = 1;
+    for (let i = 6; i < len; i++) {
+      payload += (h[i]! & 0x7f) * mul;
+      mul *= 128;
+    }
+    if (len - 5 + payload !== messageLen)
+      throw new Error('unexpected fields in a BytesMessage (message and field lengths differ)');
+    this.headLen = 0;
+    this.payloadLeft = payload;
+  }
+}

@@ -6,6 +6,7 @@ import { decodeMessage } from '../../proto/codec.js';
 import { toGrpcStatus } from '../../proto/errors.js';
 import { packetStream } from '../../worker/fs/fsutil-packet.js';
 import { receiveDiffCopy } from '../../worker/fs/fsutil-receive.js';
+import { BytesMessageDecoder, serverCallStream } from '../../proto/grpc-raw-stream.js';
 import { callSignal, type SessionAttachable, serverMessageStream } from './attachable.js';
 
 /** FileSend.DiffCopy: where exported results land on the client (BuildKit fsSyncTarget). */
@@ -82,6 +83,7 @@ export function fileSendTarget(target: FileSendTarget, signal: AbortSignal): Ses
           });
       }
     }
+    if (streamPayloads(call, out, closeOut, sig)) return;
     void (async () => {
       try {
         for await (const raw of call.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
@@ -99,6 +101,75 @@ export function fileSendTarget(target: FileSendTarget, signal: AbortSignal): Ses
     })();
   };
   return { methods: [{ kind: 'bidi', path: PATH, handler }] };
+}
+
+/**
+ * Writes the payloads of the call's BytesMessages to `out` as they come off the HTTP/2 stream under
+ * the call, in place of grpc-js, which assembled every message (a copy of the whole archive) and
+ * paused the stream after each. False, with nothing done, when that stream cannot be taken over
+ * (see serverCallStream; grpc-js must not have read from it yet): read through grpc-js then.
+ */
+function streamPayloads(
+  call: ServerDuplexStream<Buffer, Buffer>,
+  out: NodeJS.WritableStream,
+  closeOut: () => Promise<void>,
+  sig: AbortSignal,
+): boolean {
+  const raw = serverCallStream(call);
+  const grpcListeners = raw?.listeners('data') ?? [];
+  if (raw === undefined || grpcListeners.length !== 1 || raw.readableEnded || raw.destroyed) return false;
+  let done = false;
+  const finish = (err: unknown) => {
+    if (done) return;
+    done = true;
+    raw.off('data', onData);
+    sig.removeEventListener('abort', onAbort);
+    if (err === undefined) {
+      void closeOut().then(
+        () => call.end(),
+        (e: unknown) => fail(call, e),
+      );
+    } else {
+      raw.pause();
+      void closeOut().then(
+        () => fail(call, err),
+        () => fail(call, err),
+      );
+    }
+  };
+  let waiting = false;
+  const drained = () => {
+    waiting = false;
+    if (!done) raw.resume();
+  };
+  // Views of the received chunks: http2 hands every read a new buffer, so the writer may keep them.
+  const decoder = new BytesMessageDecoder((payload) => {
+    if (out.write(payload) || waiting) return;
+    waiting = true;
+    raw.pause();
+    out.once('drain', drained);
+  });
+  const onData = (chunk: Buffer) => {
+    if (done) return;
+    try {
+      decoder.write(chunk);
+    } catch (err) {
+      finish(err);
+    }
+  };
+  const onAbort = () => finish(sig.reason);
+  raw.off('data', grpcListeners[0] as (chunk: Buffer) => void);
+  raw.on('data', onData);
+  raw.once('end', () =>
+    finish(decoder.partial ? new Error('the exported stream ended inside a message') : undefined),
+  );
+  // Cut off (RST_STREAM, connection gone) before the end: the output is incomplete.
+  raw.once('close', () => finish(new Error('the exported stream was cut off')));
+  out.once('error', (err: unknown) => finish(err));
+  if (sig.aborted) onAbort();
+  else sig.addEventListener('abort', onAbort, { once: true });
+  raw.resume();
+  return true;
 }
 
 /** A client that takes no output still answers, so the daemon reports a clear error (BuildKit: AlreadyExists). */

@@ -35,7 +35,12 @@ export interface SessionStreamCall extends AsyncIterable<Uint8Array> {
 const MAX_BUFFERED_MESSAGES = 4096;
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 const STREAM_WINDOW = 8 * 1024 * 1024;
-const SEND_BACKLOG = 1024 * 1024;
+/**
+ * Bytes queued on a call's stream past which senders wait, and the level at which they go on: not
+ * 'drain' (nothing queued), which let the stream run dry before the sender refilled it.
+ */
+const SEND_BACKLOG = 2 * 1024 * 1024;
+const SEND_RESUME = 1024 * 1024;
 const SESSION_WINDOW = 32 * 1024 * 1024;
 /** Small messages sent in one event-loop turn go out as one HTTP/2 write up to this size. */
 const COALESCE_BYTES = 64 * 1024;
@@ -140,6 +145,12 @@ class GrpcCall implements SessionStreamCall {
   private out: Buffer[] = [];
   private outBytes = 0;
   private flushScheduled = false;
+  /** Set while a sender waits for the backlog to come down to SEND_RESUME (or the stream to close). */
+  private sendWaiter: (() => void) | undefined;
+  /** Callback of every write: its bytes are on their way (to the tunnel). */
+  private readonly written = (): void => {
+    if (this.sendWaiter !== undefined && this.req.writableLength <= SEND_RESUME) this.wakeSender();
+  };
   private resolveDone!: () => void;
   private rejectDone!: (err: unknown) => void;
   readonly done: Promise<void>;
@@ -198,6 +209,7 @@ class GrpcCall implements SessionStreamCall {
     });
     req.on('close', () => {
       signal.removeEventListener('abort', onAbort);
+      this.wakeSender();
       if (this.status === undefined) {
         this.fail(
           new SessionCallError(
@@ -324,6 +336,12 @@ class GrpcCall implements SessionStreamCall {
     return out;
   }
 
+  private wakeSender(): void {
+    const w = this.sendWaiter;
+    this.sendWaiter = undefined;
+    w?.();
+  }
+
   private poke(): void {
     const w = this.wake;
     this.wake = undefined;
@@ -367,13 +385,13 @@ class GrpcCall implements SessionStreamCall {
       if (!this.req.writableEnded && !this.req.destroyed) {
         this.req.cork();
         this.req.write(frame);
-        this.req.write(Buffer.from(rest.buffer, rest.byteOffset, rest.byteLength));
+        this.req.write(Buffer.from(rest.buffer, rest.byteOffset, rest.byteLength), this.written);
         this.req.uncork();
       }
     } else if (frame.byteLength >= DIRECT_BYTES) {
       // Large enough to go alone: no second copy into a batch.
       this.flush();
-      if (!this.req.writableEnded && !this.req.destroyed) this.req.write(frame);
+      if (!this.req.writableEnded && !this.req.destroyed) this.req.write(frame, this.written);
     } else {
       this.out.push(frame);
       this.outBytes += frame.byteLength;
@@ -391,14 +409,14 @@ class GrpcCall implements SessionStreamCall {
     if (this.req.writableLength + this.outBytes < SEND_BACKLOG) return;
     this.flush();
     if (this.req.writableLength < SEND_BACKLOG) return;
+    if (this.req.destroyed) throw this.error ?? new Error('session call closed');
+    // One sender at a time waits (callers await each send); a second one would take its place.
+    const previous = this.sendWaiter;
     await new Promise<void>((resolve) => {
-      const done = () => {
-        this.req.off('drain', done);
-        this.req.off('close', done);
+      this.sendWaiter = () => {
+        previous?.();
         resolve();
       };
-      this.req.on('drain', done);
-      this.req.on('close', done);
     });
     if (this.error) throw this.error;
   }
@@ -408,7 +426,7 @@ class GrpcCall implements SessionStreamCall {
     const chunk = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out, this.outBytes);
     this.out = [];
     this.outBytes = 0;
-    if (!this.req.writableEnded && !this.req.destroyed) this.req.write(chunk);
+    if (!this.req.writableEnded && !this.req.destroyed) this.req.write(chunk, this.written);
   }
 
   end(): void {

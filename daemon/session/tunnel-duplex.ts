@@ -2,7 +2,13 @@ import type { Http2Stream } from 'node:http2';
 import { Duplex } from 'node:stream';
 import { Metadata } from '@grpc/grpc-js';
 import { EncodedMessage } from '../../proto/grpc-services.js';
-import { bytesMessagePrefix, serverCallStream, varintLength } from '../../proto/grpc-raw-stream.js';
+import {
+  BytesMessageDecoder,
+  bytesMessagePrefix,
+  clientCallStream,
+  serverCallStream,
+  varintLength,
+} from '../../proto/grpc-raw-stream.js';
 
 /**
  * The session tunnel: a gRPC bidi stream of BytesMessage turned into a byte pipe (BuildKit's
@@ -10,15 +16,25 @@ import { bytesMessagePrefix, serverCallStream, varintLength } from '../../proto/
  * turn (HTTP/2 emits one small write per frame) are coalesced into one message of at most
  * MAX_MESSAGE bytes: a message per tiny frame made many-small-file transfers overhead-bound.
  * Used by the daemon (over the Control.Session server call) and by the client (over its client call).
- * On the daemon the frames go, unjoined, behind a hand-written BytesMessage + gRPC prefix straight to
- * the HTTP/2 stream under the call; on the client they are joined once into a message that carries
- * its own encoding (EncodedMessage), so the serialiser does not copy it again.
+ * The frames go, unjoined, behind a hand-written BytesMessage + gRPC prefix straight to the HTTP/2
+ * stream under the call: on the daemon from the start, on the client once the response headers
+ * came (the stream is only there then) and what went through grpc-js before is written. Until
+ * then (or when grpc-js internals differ) they are joined once into a message that carries its own
+ * encoding (EncodedMessage), so the serialiser does not copy it again. Received messages are read
+ * off that stream too, on both sides: their payloads go on a turn's worth at a time, never
+ * assembled into messages first, and the stream is paused while the reader pushes back.
  */
 
 /** Well under the 4 MiB default receive limit of grpc-go and grpc-js. */
 const MAX_MESSAGE = 1024 * 1024;
-/** Bytes queued on the call's HTTP/2 stream past which writes wait for it to drain. */
+/**
+ * Bytes queued on the call's HTTP/2 stream past which writes wait, and the level at which they go
+ * on. Not 'drain' (nothing queued): Node's HTTP/2 session writes everything queued in one socket
+ * write and takes more only once it completes, so waiting for an empty queue let the socket run
+ * dry while the tunnel refilled it (an export spent half its time so).
+ */
 const RAW_BACKLOG = 4 * 1024 * 1024;
+const RAW_RESUME = 2 * 1024 * 1024;
 
 /** What grpc-js gives for a BytesMessage stream in object mode (server or client side). */
 export interface BytesMessageCall extends NodeJS.EventEmitter {
@@ -72,8 +88,30 @@ export class TunnelDuplex extends Duplex {
   /** Write callbacks held back while the outer call applies backpressure. */
   private waiting: ((err?: Error | null) => void)[] = [];
   private blocked = false;
-  /** The HTTP/2 stream under a grpc-js server call: null until looked up, undefined when there is none. */
+  /**
+   * The HTTP/2 stream under the call that frames are written to: null until looked up (server) or
+   * switched to (client), undefined when there is none.
+   */
   private raw: Http2Stream | undefined | null = null;
+  /** Client side: the stream under the call once found ('metadata'); raw once grpc-js has written all. */
+  private clientStream: Http2Stream | undefined;
+  private readonly isServerCall: boolean;
+  /** Messages handed to grpc-js whose write has not completed. */
+  private callWritesPending = 0;
+  private readonly callWritten = (): void => {
+    this.callWritesPending--;
+  };
+  /** Where received bytes come from when not through the call: paused for backpressure. */
+  private source: Http2Stream | undefined;
+  /** Pushes what was read off `source` and not yet pushed. */
+  private pushPending: (() => void) | undefined;
+  /** Set while blocked on the raw stream: ends the wait once its backlog is down to RAW_RESUME. */
+  private rawUnblock: (() => void) | undefined;
+  /** Callback of each message written to the raw stream: its bytes have reached the socket. */
+  private readonly rawWritten = (): void => {
+    const raw = this.raw;
+    if (this.rawUnblock !== undefined && raw && raw.writableLength <= RAW_RESUME) this.rawUnblock();
+  };
 
   constructor(call: BytesMessageCall) {
     super({ allowHalfOpen: false });
@@ -86,16 +124,89 @@ export class TunnelDuplex extends Duplex {
     call.once('end', () => this.finishRead());
     call.once('close', () => this.finishRead());
     call.once('error', (err: Error) => this.destroy(err));
+    const serverStream = serverCallStream(call);
+    this.isServerCall = serverStream !== undefined;
+    // A server call's stream is paused until read through grpc-js: nothing of it has been read yet.
+    if (serverStream !== undefined) this.readFrom(serverStream);
+    else call.once('metadata', () => this.takeOverClientStream());
+  }
+
+  /**
+   * Reads the messages off the call's HTTP/2 stream in place of grpc-js (which assembled each one,
+   * then paused the stream until it was taken): their payloads go on as they come. Only when
+   * grpc-js reads it the way this expects (one 'data' listener) and has not finished; false if not.
+   */
+  private readFrom(stream: Http2Stream): boolean {
+    const listeners = stream.listeners('data');
+    if (listeners.length !== 1 || stream.readableEnded || stream.destroyed) return false;
+    stream.off('data', listeners[0] as (chunk: Buffer) => void);
+    // HTTP/2 hands on at most 16 KiB (a DATA frame) at a time: what comes in one event-loop turn
+    // goes on as one chunk, as grpc-js's messages did (each push costs the reader a parse call).
+    let parts: Buffer[] = [];
+    let partsLen = 0;
+    let scheduled = false;
+    const pushParts = () => {
+      scheduled = false;
+      if (partsLen === 0 || this.destroyed) return;
+      const chunk = parts.length === 1 ? parts[0]! : Buffer.concat(parts, partsLen);
+      parts = [];
+      partsLen = 0;
+      if (!this.push(chunk)) stream.pause();
+    };
+    const decoder = new BytesMessageDecoder((payload) => {
+      parts.push(payload);
+      partsLen += payload.byteLength;
+      if (partsLen >= MAX_MESSAGE) pushParts();
+      else if (!scheduled) {
+        scheduled = true;
+        setImmediate(pushParts);
+      }
+    });
+    stream.on('data', (chunk: Buffer) => {
+      if (this.destroyed) return;
+      try {
+        decoder.write(chunk);
+      } catch (err) {
+        this.destroy(err as Error);
+      }
+    });
+    stream.once('end', () => this.finishRead());
+    this.source = stream;
+    this.pushPending = pushParts;
+    return true;
+  }
+
+  /**
+   * Client side, when the response headers come: reads the messages off the call's HTTP/2 stream
+   * (readFrom) and lets writes go to it. Only when grpc-js has nothing of the stream yet: no data,
+   * no message part, no message waiting. Otherwise everything stays with grpc-js.
+   */
+  private takeOverClientStream(): void {
+    const found = clientCallStream(this.call);
+    if (found === undefined || this.destroyed) return;
+    const { stream, owner } = found;
+    const sub = owner as { decoder?: { readState?: unknown }; unpushedReadMessages?: unknown };
+    if (
+      stream.readableLength > 0 ||
+      sub.decoder?.readState !== 0 ||
+      !Array.isArray(sub.unpushedReadMessages) ||
+      sub.unpushedReadMessages.length > 0 ||
+      ((this.call as { readableLength?: number }).readableLength ?? 0) > 0
+    )
+      return;
+    if (this.readFrom(stream)) this.clientStream = stream;
   }
 
   private finishRead(): void {
     if (this.ended) return;
+    this.pushPending?.();
     this.ended = true;
     this.push(null);
   }
 
   override _read(): void {
     this.call.resume();
+    this.source?.resume();
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
@@ -133,9 +244,17 @@ export class TunnelDuplex extends Duplex {
     this.partsLen += chunk.byteLength;
   }
 
-  /** The call's HTTP/2 stream when it can be written directly (daemon side), after the response headers. */
+  /**
+   * The call's HTTP/2 stream when it can be written directly: on the daemon after sending the
+   * response headers; on the client once found and grpc-js has written what it was given.
+   */
   private rawStream(): Http2Stream | undefined {
     if (this.raw !== null) return this.raw;
+    if (!this.isServerCall) {
+      if (this.clientStream === undefined || this.callWritesPending > 0) return undefined;
+      this.raw = this.clientStream;
+      return this.raw;
+    }
     this.raw = serverCallStream(this.call);
     const sendMetadata = (this.call as { sendMetadata?: (md: Metadata) => void }).sendMetadata;
     if (this.raw !== undefined && typeof sendMetadata === 'function')
@@ -166,11 +285,13 @@ export class TunnelDuplex extends Duplex {
           // the same bytes grpc-js would send, without its two copies.
           raw.cork();
           raw.write(bytesMessagePrefix(len));
-          for (const p of parts) raw.write(p);
+          for (let i = 0; i < parts.length - 1; i++) raw.write(parts[i]);
+          raw.write(parts[parts.length - 1], this.rawWritten);
           raw.uncork();
           if (raw.writableLength >= RAW_BACKLOG) pushBack = raw;
         } else {
-          if (!this.call.write(encodedBytesMessage(parts, len))) pushBack = this.call;
+          this.callWritesPending++;
+          if (!this.call.write(encodedBytesMessage(parts, len), this.callWritten)) pushBack = this.call;
         }
       } catch (err) {
         this.release(held, err as Error);
@@ -181,16 +302,20 @@ export class TunnelDuplex extends Duplex {
     if (pushBack !== undefined && !this.blocked) {
       this.blocked = true;
       const emitter = pushBack;
+      const raw = emitter === this.raw;
       const settle = (err: Error | null) => {
-        emitter.off('drain', drained);
+        if (raw) this.rawUnblock = undefined;
+        else emitter.off('drain', drained);
         emitter.off('close', closed);
         this.blocked = false;
         this.releaseWaiting(err);
       };
-      // Drained: the held frames went out. Closed first: they never will, so say so.
+      // Written on (down to RAW_RESUME, or drained): the held frames may follow. Closed first: they
+      // never will, so say so.
       const drained = () => settle(null);
       const closed = () => settle(new Error('session stream closed before the tunnel frames were sent'));
-      emitter.on('drain', drained);
+      if (raw) this.rawUnblock = drained;
+      else emitter.on('drain', drained);
       emitter.on('close', closed);
     }
     if (this.blocked) this.waiting.push(...held);
