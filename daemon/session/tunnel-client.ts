@@ -33,6 +33,8 @@ export interface SessionStreamCall extends AsyncIterable<Uint8Array> {
 
 /** Reading pauses (HTTP/2 flow control pushes back) past this many queued messages or bytes. */
 const MAX_BUFFERED_MESSAGES = 4096;
+/** The largest message taken from the client (gRPC's default limit is 4 MiB; fsutil sends 32 KiB). */
+export const MAX_RECEIVE_MESSAGE = 16 * 1024 * 1024;
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 const STREAM_WINDOW = 8 * 1024 * 1024;
 /**
@@ -245,18 +247,27 @@ class GrpcCall implements SessionStreamCall {
       const head = this.peekHeader();
       if (head === undefined) break;
       const length = head.readUInt32BE(1);
-      if (this.pendingBytes < 5 + length) break;
-      if (head[0] !== 0) {
-        this.fail(
-          new SessionCallError(
-            'INTERNAL',
-            GrpcStatus.INTERNAL,
-            `${this.method}: compressed messages unsupported`,
-          ),
-        );
+      // Checked from the prefix alone: a peer announcing a huge message must not make us buffer it.
+      const refused =
+        head[0] !== 0
+          ? new SessionCallError(
+              'INTERNAL',
+              GrpcStatus.INTERNAL,
+              `${this.method}: compressed messages unsupported`,
+            )
+          : length > MAX_RECEIVE_MESSAGE
+            ? new SessionCallError(
+                'INTERNAL',
+                GrpcStatus.RESOURCE_EXHAUSTED,
+                `${this.method}: received message larger than max (${length} vs ${MAX_RECEIVE_MESSAGE})`,
+              )
+            : undefined;
+      if (refused) {
+        this.fail(refused);
         this.req.close(http2.constants.NGHTTP2_CANCEL);
         return;
       }
+      if (this.pendingBytes < 5 + length) break;
       this.skip(5);
       this.queue.push(this.take(length));
       this.queuedBytes += length;

@@ -75,3 +75,34 @@ describe('TunnelGrpcClient framing', () => {
     },
   );
 });
+
+describe('TunnelGrpcClient message limit', () => {
+  it('fails a call whose peer announces an oversized message, without waiting for its body', async () => {
+    const tmp = await mkdtemp(path.join(os.tmpdir(), 'kiln-framing-'));
+    cleanups.push(() => rm(tmp, { recursive: true, force: true }));
+    const server = http2.createServer();
+    server.on('stream', (stream) => {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
+      stream.resume();
+      // A prefix announcing 4 GiB - 1, then a trickle: buffering it all would never end.
+      const head = Buffer.alloc(5);
+      head.writeUInt32BE(0xffffffff, 1);
+      stream.write(Buffer.concat([head, Buffer.alloc(1024)]));
+      stream.on('error', () => {});
+    });
+    const sock = path.join(tmp, 'h2.sock');
+    await new Promise<void>((resolve) => server.listen(sock, resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const socket = net.connect(sock);
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    const client = new TunnelGrpcClient(socket);
+    cleanups.push(() => client.close());
+    const call = client.stream('/test.Framing/Huge', {}, new AbortController().signal);
+    call.end();
+    const read = (async () => {
+      for await (const m of call) void m;
+    })();
+    await expect(read).rejects.toThrow(/larger than max \(4294967295 vs 16777216\)/);
+    await expect(call.done).rejects.toThrow(/larger than max/);
+  });
+});
