@@ -17,12 +17,26 @@ function frame(body: Buffer): Buffer {
   return Buffer.concat([head, body]);
 }
 
+/** A TunnelGrpcClient connected over a unix socket to an HTTP/2 server that answers with `onStream`. */
+async function clientOf(onStream: (stream: http2.ServerHttp2Stream) => void): Promise<TunnelGrpcClient> {
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'kiln-framing-'));
+  cleanups.push(() => rm(tmp, { recursive: true, force: true }));
+  const server = http2.createServer();
+  server.on('stream', onStream);
+  const sock = path.join(tmp, 'h2.sock');
+  await new Promise<void>((resolve) => server.listen(sock, resolve));
+  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const socket = net.connect(sock);
+  await new Promise<void>((resolve) => socket.once('connect', resolve));
+  const client = new TunnelGrpcClient(socket);
+  cleanups.push(() => client.close());
+  return client;
+}
+
 describe('TunnelGrpcClient framing', () => {
   it.each(['one by one', 'in batches'])(
     'reassembles messages whose prefix and body are split across DATA frames (read %s)',
     async (how) => {
-      const tmp = await mkdtemp(path.join(os.tmpdir(), 'kiln-framing-'));
-      cleanups.push(() => rm(tmp, { recursive: true, force: true }));
       const messages = [
         Buffer.from('hello'),
         Buffer.alloc(0),
@@ -33,8 +47,7 @@ describe('TunnelGrpcClient framing', () => {
       const wire = Buffer.concat(messages.map(frame));
       // Awkward cut points: inside a prefix, right after one, inside large bodies.
       const cuts = [2, 3, 5, 9, 12, 13, 100_000, 300_010, 300_016, 300_019, 300_030, wire.byteLength];
-      const server = http2.createServer();
-      server.on('stream', (stream) => {
+      const client = await clientOf((stream) => {
         stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
         stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
         let at = 0;
@@ -52,13 +65,6 @@ describe('TunnelGrpcClient framing', () => {
         stream.resume();
         next(0);
       });
-      const sock = path.join(tmp, 'h2.sock');
-      await new Promise<void>((resolve) => server.listen(sock, resolve));
-      cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-      const socket = net.connect(sock);
-      await new Promise<void>((resolve) => socket.once('connect', resolve));
-      const client = new TunnelGrpcClient(socket);
-      cleanups.push(() => client.close());
       const ac = new AbortController();
       const call = client.stream('/test.Framing/Stream', {}, ac.signal);
       call.end();
@@ -78,10 +84,7 @@ describe('TunnelGrpcClient framing', () => {
 
 describe('TunnelGrpcClient message limit', () => {
   it('fails a call whose peer announces an oversized message, without waiting for its body', async () => {
-    const tmp = await mkdtemp(path.join(os.tmpdir(), 'kiln-framing-'));
-    cleanups.push(() => rm(tmp, { recursive: true, force: true }));
-    const server = http2.createServer();
-    server.on('stream', (stream) => {
+    const client = await clientOf((stream) => {
       stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
       stream.resume();
       // A prefix announcing 4 GiB - 1, then a trickle: buffering it all would never end.
@@ -90,13 +93,6 @@ describe('TunnelGrpcClient message limit', () => {
       stream.write(Buffer.concat([head, Buffer.alloc(1024)]));
       stream.on('error', () => {});
     });
-    const sock = path.join(tmp, 'h2.sock');
-    await new Promise<void>((resolve) => server.listen(sock, resolve));
-    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-    const socket = net.connect(sock);
-    await new Promise<void>((resolve) => socket.once('connect', resolve));
-    const client = new TunnelGrpcClient(socket);
-    cleanups.push(() => client.close());
     const call = client.stream('/test.Framing/Huge', {}, new AbortController().signal);
     call.end();
     const read = (async () => {
