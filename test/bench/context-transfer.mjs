@@ -50,7 +50,8 @@ function changeOneFile(ctx, n) {
   fs.writeFileSync(path.join(ctx, 'd000', 'f0.dat'), `changed ${n} ${Date.now()}\n`);
 }
 
-async function timed(cmd, argv, env = process.env) {
+/** Runs a command to completion; resolves with its wall time in seconds (and its stderr). */
+async function timedOutput(cmd, argv, env = process.env) {
   const start = performance.now();
   // A hung build must fail the run, not hold the benchmark lock forever.
   const r = spawnSync(cmd, argv, {
@@ -63,7 +64,27 @@ async function timed(cmd, argv, env = process.env) {
   const ms = performance.now() - start;
   if (r.error) throw new Error(`${cmd} ${argv.join(' ')}: ${r.error.message}`);
   if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return ms / 1000;
+  return { seconds: ms / 1000, stderr: r.stderr };
+}
+
+async function timed(cmd, argv, env = process.env) {
+  return (await timedOutput(cmd, argv, env)).seconds;
+}
+
+/** Seconds between the first start and the last completion of the rawjson vertex called `name`. */
+function vertexSeconds(rawjson, name) {
+  let started = Infinity;
+  let completed = 0;
+  for (const line of rawjson.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    for (const v of JSON.parse(line).vertexes ?? []) {
+      if (v.name !== name) continue;
+      if (v.started) started = Math.min(started, Date.parse(v.started));
+      if (v.completed) completed = Math.max(completed, Date.parse(v.completed));
+    }
+  }
+  if (!(completed >= started)) throw new Error(`no completed vertex "${name}" in the progress`);
+  return (completed - started) / 1000;
 }
 
 async function startKilnd(sock, root, log) {
@@ -95,9 +116,9 @@ async function benchKiln(work, ctx) {
   const sock = path.join(work, 'kilnd.sock');
   const out = path.join(work, 'out');
   const log = path.join(work, 'kilnd.log');
-  const build = () => {
+  const build = async () => {
     fs.rmSync(out, { recursive: true, force: true });
-    return timed(process.execPath, [
+    const r = await timedOutput(process.execPath, [
       path.join(repo, 'dist/client/cmd/kilnctl.js'),
       '--addr',
       `unix://${sock}`,
@@ -111,15 +132,19 @@ async function benchKiln(work, ctx) {
       '--output',
       `type=local,dest=${out}`,
       '--progress',
-      'quiet',
+      'rawjson',
     ]);
+    uploads.push(vertexSeconds(r.stderr, '[internal] load build context'));
+    return r.seconds;
   };
-  const res = { cold: [], unchanged: [], changed: [] };
+  const uploads = [];
+  const res = { cold: [], unchanged: [], changed: [], coldUpload: [] };
   for (let i = 0; i < RUNS; i++) {
     const root = path.join(work, `kiln-root-${i}`);
     const d = await startKilnd(sock, root, log);
     try {
       res.cold.push(await build());
+      res.coldUpload.push(uploads.at(-1));
       res.unchanged.push(await build());
       changeOneFile(ctx, i);
       res.changed.push(await build());
@@ -188,6 +213,11 @@ async function main() {
       console.log(
         `${name.padEnd(10)}${cases.map((c) => `${median(r[c]).toFixed(2)}s`.padStart(12)).join('')}`,
       );
+    const upload = median(rows[0][1].coldUpload);
+    console.log(
+      `kiln cold context upload ([internal] load build context): ${upload.toFixed(2)}s ` +
+        `(the issue's BuildKit v0.11 figure: ~2.6 s, ratio ${(upload / 2.6).toFixed(2)})`,
+    );
     if (rows.length > 1) {
       const [k, p] = [rows[0][1], rows[1][1]];
       console.log(
