@@ -124,6 +124,9 @@ function streamPayloads(
     done = true;
     raw.off('data', onData);
     sig.removeEventListener('abort', onAbort);
+    // `out` may outlive this export (stdout, a caller's writer): leave no listener on it.
+    out.removeListener('drain', drained);
+    out.removeListener('error', onOutError);
     if (err === undefined) {
       void closeOut().then(
         () => call.end(),
@@ -158,6 +161,7 @@ function streamPayloads(
     }
   };
   const onAbort = () => finish(sig.reason);
+  const onOutError = (err: unknown) => finish(err);
   raw.off('data', grpcListeners[0] as (chunk: Buffer) => void);
   raw.on('data', onData);
   raw.once('end', () =>
@@ -165,7 +169,7 @@ function streamPayloads(
   );
   // Cut off (RST_STREAM, connection gone) before the end: the output is incomplete.
   raw.once('close', () => finish(new Error('the exported stream was cut off')));
-  out.once('error', (err: unknown) => finish(err));
+  out.once('error', onOutError);
   if (sig.aborted) onAbort();
   else sig.addEventListener('abort', onAbort, { once: true });
   raw.resume();

@@ -17,13 +17,21 @@ import {
  * MAX_MESSAGE bytes: a message per tiny frame made many-small-file transfers overhead-bound.
  * Used by the daemon (over the Control.Session server call) and by the client (over its client call).
  * The frames go, unjoined, behind a hand-written BytesMessage + gRPC prefix straight to the HTTP/2
- * stream under the call: on the daemon from the start, on the client once the response headers
- * came (the stream is only there then) and what went through grpc-js before is written. Until
- * then (or when grpc-js internals differ) they are joined once into a message that carries its own
- * encoding (EncodedMessage), so the serialiser does not copy it again. Received messages are read
+ * stream under the call: on the daemon from the start; on the client from the response headers,
+ * before which its first bytes are held (see holding). When the stream is not found (grpc-js
+ * internals differ) or the headers are late, they are joined once into a message that carries its
+ * own encoding (EncodedMessage), so the serialiser does not copy it again, and go through grpc-js. Received messages are read
  * off that stream too, on both sides: their payloads go on a turn's worth at a time, never
  * assembled into messages first, and the stream is paused while the reader pushes back.
  */
+
+type WriteCallback = (err?: Error | null) => void;
+
+/**
+ * How long a client tunnel holds its first bytes for the response headers (see holding). The
+ * daemon's inner client speaks first, so they come at once; past this, grpc-js carries everything.
+ */
+const CLIENT_HOLD_MS = 2000;
 
 /** Well under the 4 MiB default receive limit of grpc-go and grpc-js. */
 const MAX_MESSAGE = 1024 * 1024;
@@ -90,17 +98,18 @@ export class TunnelDuplex extends Duplex {
   private blocked = false;
   /**
    * The HTTP/2 stream under the call that frames are written to: null until looked up (server) or
-   * switched to (client), undefined when there is none.
+   * set when holding stops (client), undefined when there is none.
    */
   private raw: Http2Stream | undefined | null = null;
-  /** Client side: the stream under the call once found ('metadata'); raw once grpc-js has written all. */
-  private clientStream: Http2Stream | undefined;
   private readonly isServerCall: boolean;
-  /** Messages handed to grpc-js whose write has not completed. */
-  private callWritesPending = 0;
-  private readonly callWritten = (): void => {
-    this.callWritesPending--;
-  };
+  /**
+   * Client side, until the response headers come (or CLIENT_HOLD_MS pass): batches not yet given to
+   * anyone, so that either all of the tunnel goes straight to the HTTP/2 stream or all through
+   * grpc-js. Mixing is unsafe: grpc-js reports a write done before it has handed the message to
+   * HTTP/2 (and holds the next until then), so a direct write could overtake what it still holds.
+   */
+  private holding:
+    { batches: { parts: Buffer[]; len: number; held: WriteCallback[] }[]; timer: NodeJS.Timeout } | undefined;
   /** Where received bytes come from when not through the call: paused for backpressure. */
   private source: Http2Stream | undefined;
   /** Pushes what was read off `source` and not yet pushed. */
@@ -128,7 +137,22 @@ export class TunnelDuplex extends Duplex {
     this.isServerCall = serverStream !== undefined;
     // A server call's stream is paused until read through grpc-js: nothing of it has been read yet.
     if (serverStream !== undefined) this.readFrom(serverStream);
-    else call.once('metadata', () => this.takeOverClientStream());
+    else {
+      const timer = setTimeout(() => this.stopHolding(undefined), CLIENT_HOLD_MS);
+      timer.unref();
+      this.holding = { batches: [], timer };
+      call.once('metadata', () => this.takeOverClientStream());
+    }
+  }
+
+  /** Client side: from now on writes go to `raw` (undefined: through grpc-js); held batches first. */
+  private stopHolding(raw: Http2Stream | undefined): void {
+    const holding = this.holding;
+    if (holding === undefined) return;
+    this.holding = undefined;
+    clearTimeout(holding.timer);
+    this.raw = raw;
+    for (const b of holding.batches) this.writeBatch(b.parts, b.len, b.held);
   }
 
   /**
@@ -170,7 +194,10 @@ export class TunnelDuplex extends Duplex {
         this.destroy(err as Error);
       }
     });
-    stream.once('end', () => this.finishRead());
+    stream.once('end', () => {
+      if (decoder.partial) this.destroy(new Error('the session stream ended inside a message'));
+      else this.finishRead();
+    });
     this.source = stream;
     this.pushPending = pushParts;
     return true;
@@ -183,8 +210,13 @@ export class TunnelDuplex extends Duplex {
    */
   private takeOverClientStream(): void {
     const found = clientCallStream(this.call);
-    if (found === undefined || this.destroyed) return;
+    if (found === undefined || this.destroyed) {
+      this.stopHolding(undefined);
+      return;
+    }
     const { stream, owner } = found;
+    // Nothing has gone through grpc-js while holding: the stream is ours to write from here on.
+    this.stopHolding(this.holding !== undefined ? stream : undefined);
     const sub = owner as { decoder?: { readState?: unknown }; unpushedReadMessages?: unknown };
     if (
       stream.readableLength > 0 ||
@@ -194,7 +226,7 @@ export class TunnelDuplex extends Duplex {
       ((this.call as { readableLength?: number }).readableLength ?? 0) > 0
     )
       return;
-    if (this.readFrom(stream)) this.clientStream = stream;
+    this.readFrom(stream);
   }
 
   private finishRead(): void {
@@ -245,16 +277,13 @@ export class TunnelDuplex extends Duplex {
   }
 
   /**
-   * The call's HTTP/2 stream when it can be written directly: on the daemon after sending the
-   * response headers; on the client once found and grpc-js has written what it was given.
+   * The call's HTTP/2 stream when it can be written directly: on the daemon, after sending the
+   * response headers; on the client, once holding stopped with the stream found (see holding).
    */
   private rawStream(): Http2Stream | undefined {
     if (this.raw !== null) return this.raw;
-    if (!this.isServerCall) {
-      if (this.clientStream === undefined || this.callWritesPending > 0) return undefined;
-      this.raw = this.clientStream;
-      return this.raw;
-    }
+    // The client's is set when holding stops (stopHolding).
+    if (!this.isServerCall) return undefined;
     this.raw = serverCallStream(this.call);
     const sendMetadata = (this.call as { sendMetadata?: (md: Metadata) => void }).sendMetadata;
     if (this.raw !== undefined && typeof sendMetadata === 'function')
@@ -275,6 +304,16 @@ export class TunnelDuplex extends Duplex {
       this.release(held, new Error('tunnel closed'));
       return;
     }
+    // Held, callbacks and all: the writer waits (backpressure) until holding stops.
+    if (this.holding !== undefined) this.holding.batches.push({ parts, len, held });
+    else this.writeBatch(parts, len, held);
+  }
+
+  private writeBatch(parts: Buffer[], len: number, held: WriteCallback[]): void {
+    if (this.destroyed) {
+      this.release(held, new Error('tunnel closed'));
+      return;
+    }
     let pushBack: NodeJS.EventEmitter | undefined;
     if (len > 0) {
       try {
@@ -290,8 +329,7 @@ export class TunnelDuplex extends Duplex {
           raw.uncork();
           if (raw.writableLength >= RAW_BACKLOG) pushBack = raw;
         } else {
-          this.callWritesPending++;
-          if (!this.call.write(encodedBytesMessage(parts, len), this.callWritten)) pushBack = this.call;
+          if (!this.call.write(encodedBytesMessage(parts, len))) pushBack = this.call;
         }
       } catch (err) {
         this.release(held, err as Error);
@@ -333,6 +371,8 @@ export class TunnelDuplex extends Duplex {
   override _final(cb: (err?: Error | null) => void): void {
     try {
       this.flush();
+      // Ending through grpc-js: what is held must go the same way first.
+      this.stopHolding(undefined);
       this.call.end();
       cb();
     } catch (err) {
@@ -343,6 +383,11 @@ export class TunnelDuplex extends Duplex {
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     const reason = err ?? new Error('tunnel closed');
     this.release(this.held.splice(0), reason);
+    if (this.holding !== undefined) {
+      clearTimeout(this.holding.timer);
+      for (const b of this.holding.batches) this.release(b.held, reason);
+      this.holding = undefined;
+    }
     this.parts = [];
     this.partsLen = 0;
     this.releaseWaiting(reason);

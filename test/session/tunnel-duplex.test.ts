@@ -51,6 +51,7 @@ describe('TunnelDuplex (client side, without a raw stream)', () => {
   it('joins one turn of writes into messages of at most 1 MiB carrying their own encoding', async () => {
     const call = new FakeCall();
     const t = new TunnelDuplex(call);
+    call.emit('metadata'); // the response headers: nothing under this fake call to write to
     const chunks = [pattern(9, 1), pattern(16_384, 2), Buffer.alloc(0), pattern(3 * 1024 * 1024 + 5, 3)];
     for (let i = 0; i < 40; i++) chunks.push(pattern(40_000 + i, i));
     for (const c of chunks) t.write(c);
@@ -77,6 +78,7 @@ describe('TunnelDuplex (client side, without a raw stream)', () => {
   it('runs write callbacks once the chunks are handed on, and holds them while the call is full', async () => {
     const call = new FakeCall();
     const t = new TunnelDuplex(call);
+    call.emit('metadata'); // the response headers: nothing under this fake call to write to
     let firstDone = false;
     t.write(pattern(100, 1), () => {
       firstDone = true;
@@ -106,6 +108,7 @@ describe('TunnelDuplex (client side, without a raw stream)', () => {
     const call = new FakeCall();
     call.full = true;
     const t = new TunnelDuplex(call);
+    call.emit('metadata'); // the response headers: nothing under this fake call to write to
     t.on('error', () => {});
     t.write(pattern(10, 1));
     await turn();

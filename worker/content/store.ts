@@ -79,13 +79,20 @@ export async function createContentStore(root: string): Promise<ContentStore> {
           left -= bytesRead;
           return bytesRead === buf.byteLength ? buf : buf.subarray(0, bytesRead);
         };
-        pending = readNext();
+        // The read ahead runs while the consumer holds the generator paused at `yield`: a failure
+        // there is handled (rethrown) when awaited, never left an unhandled rejection meanwhile.
+        const readAhead = (): Promise<Buffer> => {
+          const p = readNext();
+          p.catch(() => undefined);
+          return p;
+        };
+        pending = readAhead();
         for (;;) {
           throwIfAborted(signal);
           const chunk = await pending;
           pending = undefined;
           if (chunk.byteLength === 0) return;
-          pending = readNext();
+          pending = readAhead();
           yield chunk;
         }
       } finally {
