@@ -46,6 +46,11 @@ function openCall(conn: SessionConnection, md: Metadata): BytesMessageCall {
 
 const STREAM_WINDOW = 8 * 1024 * 1024;
 const SESSION_WINDOW = 32 * 1024 * 1024;
+/**
+ * The largest frame the daemon may send us: Kiln's daemon fills frames up to it (a 1 MiB export
+ * chunk in one DATA frame instead of 64), which saves HTTP/2 work per byte on both ends.
+ */
+const MAX_FRAME = 1024 * 1024;
 
 /**
  * Widens the HTTP/2 receive windows of the session grpc-js serves over the tunnel: every
@@ -61,7 +66,7 @@ function widenFlowControl(server: Server): void {
     if (typeof h2?.setLocalWindowSize !== 'function' || typeof h2.settings !== 'function') continue;
     try {
       h2.setLocalWindowSize(SESSION_WINDOW);
-      h2.settings({ initialWindowSize: STREAM_WINDOW });
+      h2.settings({ initialWindowSize: STREAM_WINDOW, maxFrameSize: MAX_FRAME });
     } catch {
       // Session already closing: nothing to tune.
     }

@@ -2,9 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { InvalidArgumentError } from '../../proto/errors.js';
-import { tarDirectory } from '../../worker/fs/tar-writer.js';
+import { tarDirectoryLeased } from '../../worker/fs/tar-writer.js';
 import { sendTarToClient } from '../session/filesync.js';
-import { coalesce, SendChunkBytes } from './coalesce.js';
 import type { Exporter, ExporterInstance } from './types.js';
 
 /** `tar`: the result's files as one tar stream into the client's `dest` file (or stdout). */
@@ -27,9 +26,11 @@ export function createTarExporter(): Exporter {
           }
           try {
             let sent = 0;
+            // Chunks of shared memory the tar thread fills again once their bytes are sent: a fresh
+            // buffer per chunk made V8 collect garbage every few dozen MiB of an export.
             const counted = async function* () {
-              for await (const chunk of coalesce(tarDirectory(dir, signal), SendChunkBytes)) {
-                sent += chunk.byteLength;
+              for await (const chunk of tarDirectoryLeased(dir, signal)) {
+                sent += chunk.bytes.byteLength;
                 progress.status('sending tarball', { current: sent });
                 yield chunk;
               }

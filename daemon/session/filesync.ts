@@ -5,6 +5,7 @@ import { FailedPreconditionError } from './errors.js';
 import { bytesMessagePrefix } from '../../proto/grpc-raw-stream.js';
 import type { Session } from './session.js';
 import type { SessionStreamCall } from './tunnel-client.js';
+import type { LeasedChunk } from '../../worker/fs/tar-producer.js';
 
 /** File transfers over a session (BuildKit session/filesync/filesync.go), daemon side. */
 
@@ -150,11 +151,12 @@ export async function sendDirToClient(
 
 /**
  * Tar-style exporters: streams raw bytes (BytesMessage chunks) with `exporter-md-*` metadata. The
- * chunks are sent as they are, not copied: `tar` must not reuse a chunk's memory once it yielded it.
+ * chunks are sent as they are, not copied: a plain chunk's memory must not be reused once yielded;
+ * a leased one (LeasedChunk) is released once its bytes are written, so its memory can be.
  */
 export async function sendTarToClient(
   session: Session,
-  tar: AsyncIterable<Uint8Array>,
+  tar: AsyncIterable<Uint8Array | LeasedChunk>,
   exporterMetadata: Readonly<Record<string, string>>,
   signal: AbortSignal,
 ): Promise<void> {
@@ -163,10 +165,19 @@ export async function sendTarToClient(
   for (const [k, v] of Object.entries(exporterMetadata)) md[`exporter-md-${k.toLowerCase()}`] = v;
   const call = session.stream(FileSyncMethods.sendDiffCopy, md, signal);
   try {
-    for await (const chunk of tar) {
-      if (chunk.byteLength === 0) continue;
+    for await (const item of tar) {
+      const leased = item instanceof Uint8Array ? undefined : item;
+      const chunk = leased?.bytes ?? (item as Uint8Array);
+      if (chunk.byteLength === 0) {
+        leased?.release();
+        continue;
+      }
       // The BytesMessage by hand: its framing in front, the chunk itself behind (no copy of it).
-      await call.sendFramed(bytesMessagePrefix(chunk.byteLength), chunk);
+      await call.sendFramed(
+        bytesMessagePrefix(chunk.byteLength),
+        chunk,
+        leased ? () => leased.release() : undefined,
+      );
     }
   } catch (err) {
     call.end();

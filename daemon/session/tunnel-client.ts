@@ -1,12 +1,14 @@
-import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { CanceledError, KilnError, throwIfAborted } from '../../proto/errors.js';
+import { CanceledError, InvalidArgumentError, KilnError, throwIfAborted } from '../../proto/errors.js';
 import { decodeGrpcMessage, errorFromGrpcStatus, SessionCallError } from './grpc-status.js';
+import { H2ClientConnection, type H2Stream } from './h2/connection.js';
+import { ErrorCode } from './h2/frames.js';
+import type { HeaderList } from './h2/hpack.js';
 
 /**
- * The daemon's gRPC client inside the session tunnel: plain HTTP/2 with gRPC's 5-byte message
- * framing (BuildKit dials grpc-go over the hijacked conn; Node's http2 client plays that role here).
+ * The daemon's gRPC client inside the session tunnel: HTTP/2 with gRPC's 5-byte message framing
+ * (BuildKit dials grpc-go over the hijacked conn; Kiln's own HTTP/2 client, h2/, plays that role).
  */
 
 /** Per-call request metadata; an array is sent as repeated header fields. */
@@ -17,9 +19,10 @@ export interface SessionStreamCall extends AsyncIterable<Uint8Array> {
   send(message: Uint8Array): Promise<void>;
   /**
    * As send, for a message already framed with gRPC's 5-byte prefix (saves a copy). With `rest`,
-   * the message continues there: it is written as is, so it must not change until sent.
+   * the message continues there: it is written as is, so it must not change until `released`
+   * runs (once, whether this throws or not) when its bytes are written or dropped.
    */
-  sendFramed(frame: Uint8Array, rest?: Uint8Array): Promise<void>;
+  sendFramed(frame: Uint8Array, rest?: Uint8Array, released?: () => void): Promise<void>;
   /** Half-closes the request side (CloseSend). */
   end(): void;
   /**
@@ -44,64 +47,57 @@ const STREAM_WINDOW = 8 * 1024 * 1024;
 const SEND_BACKLOG = 2 * 1024 * 1024;
 const SEND_RESUME = 1024 * 1024;
 const SESSION_WINDOW = 32 * 1024 * 1024;
+/** The largest frame we take; DATA from the client's end may come in frames this large. */
+const MAX_FRAME = 1024 * 1024;
 /** Small messages sent in one event-loop turn go out as one HTTP/2 write up to this size. */
 const COALESCE_BYTES = 64 * 1024;
 /** Messages this large are written on their own (after what is pending), without the batch copy. */
 const DIRECT_BYTES = 16 * 1024;
 
 export class TunnelGrpcClient {
-  private readonly h2: ClientHttp2Session;
+  private readonly h2: H2ClientConnection;
   readonly closed: Promise<Error | undefined>;
 
   constructor(conn: Duplex) {
     // Wide flow-control windows: every WINDOW_UPDATE crosses the tunnel (two gRPC hops), so the
     // 64 KiB defaults capped file sync at one window per round trip.
-    this.h2 = http2.connect('http://localhost', {
-      createConnection: () => conn,
-      settings: { initialWindowSize: STREAM_WINDOW },
+    this.h2 = new H2ClientConnection(conn, {
+      streamWindow: STREAM_WINDOW,
+      connectionWindow: SESSION_WINDOW,
+      maxFrameSize: MAX_FRAME,
     });
-    this.h2.once('connect', () => {
-      if (!this.h2.destroyed) this.h2.setLocalWindowSize(SESSION_WINDOW);
-    });
-    this.closed = new Promise((resolve) => {
-      let err: Error | undefined;
-      this.h2.once('error', (e: Error) => {
-        err = e;
-      });
-      this.h2.once('close', () => resolve(err));
-    });
-    // Errors surface through `closed` and the calls; an unhandled 'error' must not crash the daemon.
-    this.h2.on('error', () => {});
+    this.closed = this.h2.closed;
   }
 
   get isClosed(): boolean {
-    return this.h2.closed || this.h2.destroyed;
+    return this.h2.isClosed;
   }
 
   close(): void {
-    if (!this.h2.destroyed) this.h2.destroy();
+    this.h2.destroy();
   }
 
   stream(method: string, metadata: CallMetadata, signal: AbortSignal): SessionStreamCall {
     throwIfAborted(signal);
     if (this.isClosed)
       throw new SessionCallError('UNAVAILABLE', GrpcStatus.UNAVAILABLE, `${method}: session closed`);
-    const headers: http2.OutgoingHttpHeaders = {
-      ':method': 'POST',
-      ':path': method,
-      ':scheme': 'http',
-      ':authority': 'localhost',
-      'content-type': 'application/grpc',
-      te: 'trailers',
-      'user-agent': 'kiln-session/0.1',
-    };
+    const headers: HeaderList = [
+      [':method', 'POST'],
+      [':scheme', 'http'],
+      [':path', method],
+      [':authority', 'localhost'],
+      ['content-type', 'application/grpc'],
+      ['te', 'trailers'],
+      ['user-agent', 'kiln-session/0.1'],
+    ];
     for (const [k, v] of Object.entries(metadata)) {
-      headers[k.toLowerCase()] = typeof v === 'string' ? v : [...v];
+      const name = k.toLowerCase();
+      // One header field per value of a repeated key, as grpc-go sends them.
+      for (const value of typeof v === 'string' ? [v] : v)
+        headers.push([name, checkedValue(method, name, value)]);
     }
-    const req = this.h2.request(headers, { endStream: false });
-    return new GrpcCall(method, req, signal);
+    return new GrpcCall(method, this.h2, headers, signal);
   }
-
   async unary(
     method: string,
     request: Uint8Array,
@@ -140,6 +136,7 @@ class GrpcCall implements SessionStreamCall {
   private statusMessage = '';
   private error: KilnError | undefined;
   private finished = false;
+  private sawResponse = false;
   private readDone = false;
   /** Reading is paused: too much is queued for the reader. */
   private paused = false;
@@ -149,17 +146,15 @@ class GrpcCall implements SessionStreamCall {
   private flushScheduled = false;
   /** Set while a sender waits for the backlog to come down to SEND_RESUME (or the stream to close). */
   private sendWaiter: (() => void) | undefined;
-  /** Callback of every write: its bytes are on their way (to the tunnel). */
-  private readonly written = (): void => {
-    if (this.sendWaiter !== undefined && this.req.writableLength <= SEND_RESUME) this.wakeSender();
-  };
   private resolveDone!: () => void;
   private rejectDone!: (err: unknown) => void;
   readonly done: Promise<void>;
+  private readonly stream: H2Stream;
 
   constructor(
     private readonly method: string,
-    private readonly req: ClientHttp2Stream,
+    h2: H2ClientConnection,
+    headers: HeaderList,
     private readonly signal: AbortSignal,
   ) {
     this.done = new Promise((resolve, reject) => {
@@ -173,71 +168,80 @@ class GrpcCall implements SessionStreamCall {
       this.fail(
         reason instanceof KilnError ? reason : new CanceledError(`${method}: canceled: ${String(reason)}`),
       );
-      if (!req.destroyed) req.close(http2.constants.NGHTTP2_CANCEL);
+      this.stream.reset(ErrorCode.CANCEL);
     };
     signal.addEventListener('abort', onAbort, { once: true });
-    req.on('response', (h: IncomingHttpHeaders) => {
+    this.stream = h2.open(headers, {
+      onHeaders: (h, endStream) => this.onHeaders(h, endStream),
+      onData: (chunk) => this.onData(chunk),
+      onEnd: () => {
+        // The response side can end (trailers) while our request side is still open: let readers finish.
+        if (this.status === GrpcStatus.OK && this.pendingBytes === 0) {
+          this.readDone = true;
+          this.poke();
+        } else if (this.status !== undefined && this.status !== GrpcStatus.OK) {
+          this.fail(errorFromGrpcStatus(this.status, this.statusMessage, method));
+        }
+      },
+      onClose: (rstCode, error) => {
+        signal.removeEventListener('abort', onAbort);
+        this.wakeSender();
+        if (error !== undefined && this.status === undefined) {
+          this.fail(
+            new SessionCallError('UNAVAILABLE', GrpcStatus.UNAVAILABLE, `${method}: ${error.message}`, {
+              cause: error,
+            }),
+          );
+        } else if (this.status === undefined) {
+          this.fail(
+            new SessionCallError(
+              'UNAVAILABLE',
+              GrpcStatus.UNAVAILABLE,
+              `${method}: stream closed without a status (rst code ${rstCode ?? 'none'})`,
+            ),
+          );
+        } else if (this.status !== GrpcStatus.OK) {
+          this.fail(errorFromGrpcStatus(this.status, this.statusMessage, method));
+        } else if (this.pendingBytes > 0) {
+          this.fail(new SessionCallError('INTERNAL', GrpcStatus.INTERNAL, `${method}: truncated message`));
+        } else {
+          this.finish();
+        }
+      },
+      onWritable: () => {
+        if (this.sendWaiter !== undefined && this.stream.queuedBytes <= SEND_RESUME) this.wakeSender();
+      },
+    });
+  }
+
+  private onHeaders(list: HeaderList, endStream: boolean): void {
+    const h = headerMap(list);
+    if (!this.sawResponse) {
+      this.sawResponse = true;
       const code = Number(h[':status']);
       if (code !== 200) {
         this.fail(
           new SessionCallError(
             'UNAVAILABLE',
             GrpcStatus.UNAVAILABLE,
-            `${method}: unexpected HTTP status ${code}`,
+            `${this.method}: unexpected HTTP status ${code}`,
           ),
         );
+        this.stream.reset(ErrorCode.CANCEL);
         return;
       }
       // Trailers-only response: the status comes with the headers.
       this.readStatus(h);
-    });
-    req.on('data', (chunk: Buffer) => this.onData(chunk));
-    req.on('trailers', (h: IncomingHttpHeaders) => this.readStatus(h));
-    req.on('error', (err: Error) => {
-      this.fail(
-        new SessionCallError('UNAVAILABLE', GrpcStatus.UNAVAILABLE, `${method}: ${err.message}`, {
-          cause: err,
-        }),
-      );
-    });
-    // The response side can end (trailers) while our request side is still open: let readers finish.
-    req.on('end', () => {
-      if (this.status === GrpcStatus.OK && this.pendingBytes === 0) {
-        this.readDone = true;
-        this.poke();
-      } else if (this.status !== undefined && this.status !== GrpcStatus.OK) {
-        this.fail(errorFromGrpcStatus(this.status, this.statusMessage, method));
-      }
-    });
-    req.on('close', () => {
-      signal.removeEventListener('abort', onAbort);
-      this.wakeSender();
-      if (this.status === undefined) {
-        this.fail(
-          new SessionCallError(
-            'UNAVAILABLE',
-            GrpcStatus.UNAVAILABLE,
-            `${method}: stream closed without a status (rst code ${req.rstCode ?? 'none'})`,
-          ),
-        );
-      } else if (this.status !== GrpcStatus.OK) {
-        this.fail(errorFromGrpcStatus(this.status, this.statusMessage, method));
-      } else if (this.pendingBytes > 0) {
-        this.fail(new SessionCallError('INTERNAL', GrpcStatus.INTERNAL, `${method}: truncated message`));
-      } else {
-        this.finish();
-      }
-    });
-    // Nothing to read is still something to wait for: keep the stream flowing into our queue.
-    req.resume();
+      return;
+    }
+    if (endStream) this.readStatus(h);
   }
 
-  private readStatus(h: IncomingHttpHeaders): void {
+  private readStatus(h: Readonly<Record<string, string>>): void {
     const raw = h['grpc-status'];
     if (raw === undefined) return;
-    this.status = Number(Array.isArray(raw) ? raw[0] : raw);
-    const msg = h['grpc-message'];
-    this.statusMessage = decodeGrpcMessage(Array.isArray(msg) ? msg[0] : msg);
+    this.status = Number(raw);
+    this.statusMessage = decodeGrpcMessage(h['grpc-message']);
   }
 
   private onData(chunk: Buffer): void {
@@ -264,7 +268,7 @@ class GrpcCall implements SessionStreamCall {
             : undefined;
       if (refused) {
         this.fail(refused);
-        this.req.close(http2.constants.NGHTTP2_CANCEL);
+        this.stream.reset(ErrorCode.CANCEL);
         return;
       }
       if (this.pendingBytes < 5 + length) break;
@@ -277,16 +281,16 @@ class GrpcCall implements SessionStreamCall {
       (this.queue.length >= MAX_BUFFERED_MESSAGES || this.queuedBytes >= MAX_BUFFERED_BYTES)
     ) {
       this.paused = true;
-      this.req.pause();
+      this.stream.pause();
     }
     this.poke();
   }
 
   /** Reading resumes once the reader has taken what was queued (see MAX_BUFFERED_MESSAGES). */
   private resumeReading(): void {
-    if (!this.paused || this.req.destroyed) return;
+    if (!this.paused) return;
     this.paused = false;
-    this.req.resume();
+    this.stream.resume();
   }
 
   /** Drops `n` pending bytes (a message prefix). */
@@ -382,27 +386,28 @@ class GrpcCall implements SessionStreamCall {
     return this.sendFramed(frame);
   }
 
-  async sendFramed(framed: Uint8Array, rest?: Uint8Array): Promise<void> {
-    if (this.error) throw this.error;
-    throwIfAborted(this.signal);
-    // A message after the call ended would vanish: fail instead of letting a producer go on.
-    if (this.req.writableEnded || this.req.destroyed) throw new Error('session call closed');
+  async sendFramed(framed: Uint8Array, rest?: Uint8Array, released?: () => void): Promise<void> {
+    try {
+      if (this.error) throw this.error;
+      throwIfAborted(this.signal);
+      // A message after the call ended would vanish: fail instead of letting a producer go on.
+      if (this.stream.localEnded || this.stream.closed) throw new Error('session call closed');
+    } catch (err) {
+      released?.();
+      throw err;
+    }
     const frame = Buffer.isBuffer(framed)
       ? framed
       : Buffer.from(framed.buffer, framed.byteOffset, framed.byteLength);
     if (rest !== undefined && rest.byteLength > 0) {
-      // Head and body as two writes of one batch: the body is not copied into a frame.
+      // Head and body queued as they are: the body is not copied into a frame.
       this.flush();
-      if (!this.req.writableEnded && !this.req.destroyed) {
-        this.req.cork();
-        this.req.write(frame);
-        this.req.write(Buffer.from(rest.buffer, rest.byteOffset, rest.byteLength), this.written);
-        this.req.uncork();
-      }
+      this.stream.write(frame);
+      this.stream.write(Buffer.from(rest.buffer, rest.byteOffset, rest.byteLength), released);
     } else if (frame.byteLength >= DIRECT_BYTES) {
       // Large enough to go alone: no second copy into a batch.
       this.flush();
-      if (!this.req.writableEnded && !this.req.destroyed) this.req.write(frame, this.written);
+      this.stream.write(frame);
     } else {
       this.out.push(frame);
       this.outBytes += frame.byteLength;
@@ -415,12 +420,12 @@ class GrpcCall implements SessionStreamCall {
         });
       }
     }
-    // HTTP/2 takes one batch per completed tunnel write: keep a backlog for it instead of waiting
-    // for 'drain' every 16 KiB (the stream's high-water mark), which cost an event-loop turn each.
-    if (this.req.writableLength + this.outBytes < SEND_BACKLOG) return;
+    if (rest === undefined || rest.byteLength === 0) released?.();
+    // Keep a backlog queued for the connection to frame as its windows open, rather than waiting
+    // for each write to go out.
+    if (this.stream.queuedBytes + this.outBytes < SEND_BACKLOG) return;
     this.flush();
-    if (this.req.writableLength < SEND_BACKLOG) return;
-    if (this.req.destroyed) throw this.error ?? new Error('session call closed');
+    if (this.stream.queuedBytes < SEND_BACKLOG) return;
     // One sender at a time waits (callers await each send); a second one would take its place.
     const previous = this.sendWaiter;
     await new Promise<void>((resolve) => {
@@ -430,6 +435,7 @@ class GrpcCall implements SessionStreamCall {
       };
     });
     if (this.error) throw this.error;
+    if (this.stream.closed) throw new Error('session call closed');
   }
 
   private flush(): void {
@@ -437,12 +443,12 @@ class GrpcCall implements SessionStreamCall {
     const chunk = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out, this.outBytes);
     this.out = [];
     this.outBytes = 0;
-    if (!this.req.writableEnded && !this.req.destroyed) this.req.write(chunk, this.written);
+    if (!this.stream.localEnded && !this.stream.closed) this.stream.write(chunk);
   }
 
   end(): void {
     this.flush();
-    if (!this.req.writableEnded && !this.req.destroyed) this.req.end();
+    this.stream.end();
   }
 
   async nextBatch(): Promise<Uint8Array[] | undefined> {
@@ -485,4 +491,20 @@ class GrpcCall implements SessionStreamCall {
     };
     return { next, return: async () => ({ done: true, value: undefined }) };
   }
+}
+
+/** Header fields by name; the first of a repeated name wins. */
+function headerMap(list: HeaderList): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of list) if (!(name in out)) out[name] = value;
+  return out;
+}
+
+/** A metadata value that cannot break the header block (what Node's http2 refused as well). */
+function checkedValue(method: string, name: string, value: string): string {
+  if (/[\r\n\0]/.test(value))
+    throw new InvalidArgumentError(
+      `${method}: metadata ${name} contains a line break or NUL: ${JSON.stringify(value)}`,
+    );
+  return value;
 }

@@ -325,6 +325,17 @@ export class TunnelDuplex extends Duplex {
           raw.cork();
           raw.write(bytesMessagePrefix(len));
           for (let i = 0; i < parts.length - 1; i++) raw.write(parts[i]);
+          if (this.isServerCall) {
+            // The daemon's writer (its HTTP/2 client) sends buffers it reuses once their writes
+            // complete: complete them when HTTP/2 has written these bytes to the socket, not before.
+            // The writer bounds what it has in flight, so the tunnel need not push back as well.
+            raw.write(parts[parts.length - 1], (err?: Error | null) => {
+              this.release(held, err ?? null);
+              this.rawWritten();
+            });
+            raw.uncork();
+            return;
+          }
           raw.write(parts[parts.length - 1], this.rawWritten);
           raw.uncork();
           if (raw.writableLength >= RAW_BACKLOG) pushBack = raw;

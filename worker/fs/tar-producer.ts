@@ -3,10 +3,12 @@ import { CanceledError } from '../../proto/errors.js';
 import {
   CONTROL_ABORT,
   CONTROL_CREDIT,
+  type TarChunkMessage,
   type TarJob,
   type TarThreadData,
   type TarThreadError,
   type TarThreadMessage,
+  type TarThreadRing,
   tarThreadScript,
 } from './tar-thread.js';
 
@@ -19,8 +21,18 @@ export interface TarProducerOptions {
   readonly credit?: number;
 }
 
+/**
+ * A chunk in memory the producer reuses: call release() once nothing refers to `bytes` any more
+ * (sent, or dropped). Releasing twice is harmless.
+ */
+export interface LeasedChunk {
+  readonly bytes: Uint8Array;
+  release(): void;
+}
+
 const DefaultChunkBytes = 1024 * 1024;
 const DefaultCredit = 4;
+const DefaultSlots = 16;
 
 /**
  * Runs `job` on a tar producer thread (tar-thread.ts) and yields its output: chunks of about
@@ -29,22 +41,56 @@ const DefaultCredit = 4;
  * chunk (closing what it has open) and waits for it to exit. Filesystem errors keep their code,
  * syscall and path; a thread that dies rejects.
  */
-export async function* produceTar(
+export function produceTar(
   job: TarJob,
   signal: AbortSignal,
   opts: TarProducerOptions = {},
 ): AsyncGenerator<Uint8Array> {
+  return runTarThread(job, signal, opts, 0, (chunk) => chunk.bytes);
+}
+
+/**
+ * As produceTar, but chunks are views into a ring of `slots` (default 16) shared buffers of
+ * chunkBytes, which the thread reuses once released (it waits for a released slot, and for credit
+ * as produceTar does): no buffer allocated per chunk. A chunk larger than a slot (a huge header)
+ * comes in a buffer of its own, whose release does nothing. Releases may come in any order, but
+ * the thread takes the slots in ring order: a chunk held while `slots - 1` more arrive stops it
+ * until that chunk is released. A lease never released does not keep an abort or an early return
+ * waiting.
+ */
+export function produceTarLeased(
+  job: TarJob,
+  signal: AbortSignal,
+  opts: TarProducerOptions & { readonly slots?: number } = {},
+): AsyncGenerator<LeasedChunk> {
+  const slots = opts.slots ?? DefaultSlots;
+  if (!Number.isInteger(slots) || slots < 1)
+    throw new RangeError(`tar ring slots must be a positive integer: ${slots}`);
+  return runTarThread(job, signal, opts, slots, (chunk) => chunk);
+}
+
+/**
+ * The run behind both: the thread with a ring of `slots` (none: each chunk a buffer of its own,
+ * transferred), its chunks yielded as `yielded` makes them.
+ */
+async function* runTarThread<T>(
+  job: TarJob,
+  signal: AbortSignal,
+  opts: TarProducerOptions,
+  slots: number,
+  yielded: (chunk: LeasedChunk) => T,
+): AsyncGenerator<T> {
   if (signal.aborted) throw cancelReason(signal.reason);
   const control = new Int32Array(new SharedArrayBuffer(8));
   control[CONTROL_CREDIT] = opts.credit ?? DefaultCredit;
-  const data: TarThreadData = {
-    job,
-    control,
-    chunkBytes: opts.chunkBytes ?? DefaultChunkBytes,
-    hash: opts.onDigest !== undefined,
+  const chunkBytes = opts.chunkBytes ?? DefaultChunkBytes;
+  const ring: TarThreadRing = {
+    bytes: new SharedArrayBuffer(slots * chunkBytes),
+    state: new Int32Array(new SharedArrayBuffer(slots * Int32Array.BYTES_PER_ELEMENT)),
   };
+  const data: TarThreadData = { job, control, chunkBytes, hash: opts.onDigest !== undefined, ring };
   const worker = new Worker(tarThreadScript(), { eval: true, workerData: data });
-  const queue: Uint8Array[] = [];
+  const queue: T[] = [];
   let ended = false;
   let failure: { err: unknown } | undefined;
   let wake: (() => void) | undefined;
@@ -55,7 +101,7 @@ export async function* produceTar(
   };
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   worker.on('message', (m: TarThreadMessage) => {
-    if (m.t === 'chunk') queue.push(new Uint8Array(m.buf, 0, m.len));
+    if (m.t === 'chunk') queue.push(yielded(lease(m, ring, chunkBytes)));
     else if (m.t === 'end') {
       ended = true;
       if (m.digest !== undefined) opts.onDigest?.(m.digest);
@@ -74,6 +120,7 @@ export async function* produceTar(
   const stop = () => {
     Atomics.store(control, CONTROL_ABORT, 1);
     Atomics.notify(control, CONTROL_CREDIT);
+    for (let slot = 0; slot < ring.state.length; slot++) Atomics.notify(ring.state, slot);
   };
   const onAbort = () => {
     stop();
@@ -85,7 +132,7 @@ export async function* produceTar(
     for (;;) {
       if (failure) throw failure.err;
       const chunk = queue.shift();
-      if (chunk) {
+      if (chunk !== undefined) {
         yield chunk;
         Atomics.add(control, CONTROL_CREDIT, 1);
         Atomics.notify(control, CONTROL_CREDIT);
@@ -102,6 +149,23 @@ export async function* produceTar(
     // The thread closes its files on its way out; the message handlers hold nothing else.
     await exited;
   }
+}
+
+/** A chunk as the consumer gets it: a view of its ring slot, released by setting the slot free. */
+function lease(m: TarChunkMessage, ring: TarThreadRing, chunkBytes: number): LeasedChunk {
+  if (!('slot' in m)) return { bytes: new Uint8Array(m.buf, 0, m.len), release: () => {} };
+  const { slot, len } = m;
+  // Per lease, not per slot: a second release must not free the slot's next use.
+  let held = true;
+  return {
+    bytes: new Uint8Array(ring.bytes, slot * chunkBytes, len),
+    release: () => {
+      if (!held) return;
+      held = false;
+      Atomics.store(ring.state, slot, 0);
+      Atomics.notify(ring.state, slot);
+    },
+  };
 }
 
 /** An abort's reason as an error (a reason need not be one). */

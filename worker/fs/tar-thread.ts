@@ -19,7 +19,10 @@ import {
 /**
  * The tar producer thread's program. Per-file work (lstat, open, read, close, header) with
  * synchronous syscalls on a worker thread, written straight into large output buffers (file bodies
- * read into them), which go to the main thread whole, transferred, a bounded number at a time.
+ * read into them), which go to the main thread whole, a bounded number at a time: transferred, or
+ * with a ring (produceTarLeased) as slots of shared memory the main thread hands back once used,
+ * so that a long archive does not allocate a fresh buffer per chunk (each one an ArrayBuffer for
+ * V8's collector to mark, compact and free).
  * On the event loop every file cost promise round trips, thread-pool hops and small buffers, and
  * the main thread was the bottleneck of trees of many small files.
  *
@@ -46,13 +49,29 @@ export interface TarThreadData {
   readonly chunkBytes: number;
   /** Whether to send the sha256 of the whole archive at the end. */
   readonly hash: boolean;
+  readonly ring: TarThreadRing;
+}
+
+/**
+ * Output buffers the main thread hands back: `state.length` slots of chunkBytes in `bytes`, taken
+ * in ring order. With no slots, each chunk is a buffer of its own, transferred.
+ */
+export interface TarThreadRing {
+  readonly bytes: SharedArrayBuffer;
+  /** Per slot: 0 free, 1 in use (being filled, posted, or held by the consumer until released). */
+  readonly state: Int32Array;
 }
 
 /** Messages from the thread, in order: chunks, then one end or error. */
 export type TarThreadMessage =
-  | { readonly t: 'chunk'; readonly buf: ArrayBuffer; readonly len: number }
+  | TarChunkMessage
   | { readonly t: 'end'; readonly digest: string | undefined }
   | { readonly t: 'error'; readonly error: TarThreadError };
+
+/** A chunk: its own buffer, transferred, or the first `len` bytes of a ring slot. */
+export type TarChunkMessage =
+  | { readonly t: 'chunk'; readonly buf: ArrayBuffer; readonly len: number }
+  | { readonly t: 'chunk'; readonly slot: number; readonly len: number };
 
 export interface TarThreadError {
   readonly message: string;
@@ -85,13 +104,19 @@ interface Out {
   readonly control: Int32Array;
   readonly chunkBytes: number;
   readonly hash: Crypto.Hash | undefined;
+  readonly ring: TarThreadRing;
   /**
-   * The buffer being filled. Uninitialized (allocUnsafeSlow: its own ArrayBuffer, transferable):
-   * every byte up to `pos` is written (headers, bodies, padding, the end blocks), and zeroed
-   * buffers cost a page fault and a clear per 4 KiB of output.
+   * The buffer being filled, taken when the first byte is written to it (tarEnsure): a ring slot,
+   * or uninitialized (allocUnsafeSlow: its own ArrayBuffer, transferable). Every byte up to `pos`
+   * is written (headers, bodies, padding, the end blocks), and zeroed buffers cost a page fault
+   * and a clear per 4 KiB of output.
    */
   buf: Buffer;
   pos: number;
+  /** The ring slot `buf` is, or -1 for a buffer of its own. */
+  slot: number;
+  /** The ring slot to take next. */
+  next: number;
   /** Set when the main thread aborted: the error thrown then is not reported. */
   aborted: boolean;
   /** The first path written of each multiply-linked inode (`dev:ino`): later ones link to it. */
@@ -109,8 +134,11 @@ function tarThreadMain(req: (id: string) => unknown, lib: TarLib): void {
     control: data.control,
     chunkBytes: data.chunkBytes,
     hash: data.hash ? (req('node:crypto') as typeof Crypto).createHash('sha256') : undefined,
-    buf: Buffer.allocUnsafeSlow(data.chunkBytes),
+    ring: data.ring,
+    buf: Buffer.alloc(0),
     pos: 0,
+    slot: -1,
+    next: 0,
     aborted: false,
     inodes: new Map(),
   };
@@ -125,7 +153,7 @@ function tarThreadMain(req: (id: string) => unknown, lib: TarLib): void {
     tarEnsure(out, 1024);
     out.buf.fill(0, out.pos, out.pos + 1024);
     out.pos += 1024;
-    tarFlush(out);
+    tarPost(out);
     port.postMessage({ t: 'end', digest: out.hash ? `sha256:${out.hash.digest('hex')}` : undefined });
   } catch (err) {
     if (out.aborted) return;
@@ -147,16 +175,18 @@ function tarCheckAbort(out: Out): void {
   throw new Error('aborted');
 }
 
-/** Room for `n` more bytes in the current buffer, posting it first if needed. */
+/**
+ * Room for `n` more bytes in the current buffer, posting it first if needed. A buffer is taken
+ * here only, and written to right away: an empty one is none (at the start, or just posted).
+ */
 function tarEnsure(out: Out, n: number): void {
   if (out.pos + n <= out.buf.length) return;
-  tarFlush(out);
-  if (n > out.buf.length) out.buf = Buffer.allocUnsafeSlow(n);
+  if (out.pos > 0) tarPost(out);
+  tarTake(out, n);
 }
 
-/** Posts the filled part of the buffer once the main thread has credit for it; starts a new one. */
-function tarFlush(out: Out): void {
-  if (out.pos === 0) return;
+/** Posts the filled part of the buffer once the main thread has credit for it. */
+function tarPost(out: Out): void {
   // Index 0 is CONTROL_CREDIT, 1 CONTROL_ABORT (the thread's source cannot refer to the constants).
   const c = out.control;
   for (;;) {
@@ -167,9 +197,35 @@ function tarFlush(out: Out): void {
   Atomics.sub(c, 0, 1);
   const buf = out.buf;
   if (out.hash) out.hash.update(buf.subarray(0, out.pos));
-  out.port.postMessage({ t: 'chunk', buf: buf.buffer, len: out.pos }, [buf.buffer as ArrayBuffer]);
-  out.buf = Buffer.allocUnsafeSlow(out.chunkBytes);
+  if (out.slot >= 0) out.port.postMessage({ t: 'chunk', slot: out.slot, len: out.pos });
+  else out.port.postMessage({ t: 'chunk', buf: buf.buffer, len: out.pos }, [buf.buffer as ArrayBuffer]);
+  // The posted buffer is the main thread's now: nothing more is written into (or frees) it.
+  out.buf = Buffer.alloc(0);
   out.pos = 0;
+  out.slot = -1;
+}
+
+/**
+ * A new buffer for at least `n` bytes: the next ring slot once the main thread has released it
+ * (waking now and then to see an abort), or, with no ring or for more than a slot holds (a huge
+ * PAX header), a buffer of its own.
+ */
+function tarTake(out: Out, n: number): void {
+  const state = out.ring.state;
+  if (state.length === 0 || n > out.chunkBytes) {
+    out.buf = Buffer.allocUnsafeSlow(Math.max(n, out.chunkBytes));
+    out.slot = -1;
+    return;
+  }
+  const slot = out.next;
+  for (;;) {
+    tarCheckAbort(out);
+    if (Atomics.compareExchange(state, slot, 0, 1) === 0) break;
+    Atomics.wait(state, slot, 1, 50);
+  }
+  out.buf = Buffer.from(out.ring.bytes, slot * out.chunkBytes, out.chunkBytes);
+  out.slot = slot;
+  out.next = (slot + 1) % state.length;
 }
 
 function tarHeader(out: Out, h: TarHeader): void {
@@ -191,7 +247,7 @@ function tarFile(out: Out, h: TarHeader, host: string): void {
     tarHeader(out, h);
     let left = h.size;
     while (left > 0) {
-      if (out.pos === out.buf.length) tarFlush(out);
+      tarEnsure(out, 1);
       const n = fs.readSync(fd, out.buf, out.pos, Math.min(left, out.buf.length - out.pos), null);
       if (n === 0) throw new Error(`${host} shrank while being archived`);
       out.pos += n;
@@ -331,7 +387,8 @@ export function tarThreadScript(): string {
       tarThreadMain,
       tarCheckAbort,
       tarEnsure,
-      tarFlush,
+      tarPost,
+      tarTake,
       tarHeader,
       tarFile,
       tarFlag,

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { produceTar } from './tar-producer.js';
+import type { TarJob } from './tar-thread.js';
+import { type LeasedChunk, produceTar, produceTarLeased } from './tar-producer.js';
 
 /**
  * Streams `dir` as a deterministic tar: entries in byte order of their paths (parents first),
@@ -10,5 +11,17 @@ import { produceTar } from './tar-producer.js';
  * 1 MiB chunks ahead of the consumer at most.
  */
 export function tarDirectory(dir: string, signal: AbortSignal): AsyncGenerator<Uint8Array> {
-  return produceTar({ kind: 'dir', root: path.resolve(dir) }, signal);
+  return produceTar(dirJob(dir), signal);
+}
+
+/**
+ * tarDirectory's archive in chunks of a ring of shared buffers the producer reuses
+ * (produceTarLeased): release each chunk once its bytes are sent or copied.
+ */
+export function tarDirectoryLeased(dir: string, signal: AbortSignal): AsyncGenerator<LeasedChunk> {
+  return produceTarLeased(dirJob(dir), signal);
+}
+
+function dirJob(dir: string): TarJob {
+  return { kind: 'dir', root: path.resolve(dir) };
 }
