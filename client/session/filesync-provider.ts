@@ -1,6 +1,7 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { toGrpcStatus } from '../../proto/errors.js';
+import { decodeMetadataValues } from '../../proto/header-encoding.js';
 import { packetStream } from '../../worker/fs/fsutil-packet.js';
 import { sendDiffCopy, sendDiffCopyFrames } from '../../worker/fs/fsutil-send.js';
 import type { FsStat } from '../../worker/fs/fsutil-types.js';
@@ -33,19 +34,25 @@ export function fileSyncProvider(
   );
   const handler = (call: ServerDuplexStream<Buffer, Buffer>) => {
     const md = call.metadata;
-    const name = metadataValues(md, 'dir-name')[0] ?? '';
+    // BuildKit query-escapes values with non-ASCII characters and marks the key `<key>-encoded`.
+    const list = (key: string, split: boolean) =>
+      decodeMetadataValues(
+        split ? metadataList(md, key) : metadataValues(md, key),
+        metadataValues(md, `${key}-encoded`)[0],
+      );
+    const name = list('dir-name', false)[0] ?? '';
     const synced = byName.get(name);
     if (!synced) {
       call.emit('error', { code: GrpcStatus.NOT_FOUND, details: `no access allowed to dir "${name}"` });
       return;
     }
-    let excludes = metadataList(md, 'exclude-patterns');
+    let excludes = list('exclude-patterns', true);
     const override = metadataValues(md, 'override-excludes')[0] === 'true';
     if (synced.excludes && !override) excludes = [...synced.excludes];
     const opts = {
-      includePatterns: metadataList(md, 'include-patterns'),
+      includePatterns: list('include-patterns', true),
       excludePatterns: excludes,
-      followPaths: metadataList(md, 'followpaths'),
+      followPaths: list('followpaths', true),
       // buildctl's Map: the daemon owns the files, whoever owns them here.
       mapStat: (s: FsStat) => ({ ...s, uid: 0, gid: 0 }),
     };

@@ -4,6 +4,7 @@ import { buildImageIndex, type Descriptor } from '../../worker/image/manifest.js
 import type { ImageName } from '../source/image/reference.js';
 import type { CommittedImage } from './image-writer.js';
 import { type PackEntry, packTar } from './tar-pack.js';
+import type { LeasedChunk } from '../../worker/leased-chunk.js';
 
 export interface OciArchiveOptions {
   /** Also write Docker's `manifest.json`, so `docker load` takes the archive. */
@@ -45,7 +46,7 @@ export function ociArchive(
   store: ContentStore,
   opts: OciArchiveOptions,
   signal: AbortSignal,
-): AsyncGenerator<Uint8Array> {
+): AsyncGenerator<Uint8Array | LeasedChunk> {
   const entries: PackEntry[] = [
     { name: 'blobs/', type: 'directory' },
     { name: 'blobs/sha256/', type: 'directory' },
@@ -58,7 +59,7 @@ export function ociArchive(
       name: blobPath(d.digest),
       type: 'file',
       size: d.size,
-      body: () => store.read(d.digest, signal),
+      body: () => store.readLeased(d.digest, signal),
     });
   };
   const inline = (name: string, bytes: Uint8Array): void => {

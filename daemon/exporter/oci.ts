@@ -1,12 +1,12 @@
 import { UnimplementedError } from '../../proto/errors.js';
 import type { ContentStore } from '../../worker/content/types.js';
+import { chunkBytes } from '../../worker/leased-chunk.js';
 import { sendTarToClient } from '../session/filesync.js';
 import { parseImageName } from '../source/image/reference.js';
 import type { RefManager } from '../solver/types.js';
 import { imageResponse } from './image.js';
 import { commitImage, exportNames } from './image-writer.js';
 import { parseImageExportAttrs } from './image-options.js';
-import { coalesce, SendChunkBytes } from './coalesce.js';
 import { ociArchive } from './oci-archive.js';
 import type { Exporter, ExporterInstance } from './types.js';
 
@@ -53,9 +53,10 @@ export function createArchiveExporter(kind: 'oci' | 'docker', deps: ArchiveExpor
           );
           const status = 'sending tarball';
           let sent = 0;
+          // Blobs come in buffers the store reads into again once their bytes are sent.
           const counted = async function* () {
-            for await (const chunk of coalesce(archive, SendChunkBytes)) {
-              sent += chunk.byteLength;
+            for await (const chunk of archive) {
+              sent += chunkBytes(chunk).byteLength;
               progress.status(status, { current: sent });
               yield chunk;
             }

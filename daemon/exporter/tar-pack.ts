@@ -1,4 +1,5 @@
 import { KilnError } from '../../proto/errors.js';
+import { chunkBytes, type LeasedChunk, releaseChunk } from '../../worker/leased-chunk.js';
 import {
   encodeTarHeader,
   type TarHeader,
@@ -15,7 +16,7 @@ export type PackEntry =
       readonly type: 'file';
       readonly size: number;
       /** Opened when the entry is written, so at most one body is read at a time. */
-      readonly body: () => AsyncIterable<Uint8Array>;
+      readonly body: () => AsyncIterable<Uint8Array | LeasedChunk>;
     };
 
 /**
@@ -25,7 +26,7 @@ export type PackEntry =
 export async function* packTar(
   entries: readonly PackEntry[],
   signal: AbortSignal,
-): AsyncGenerator<Uint8Array> {
+): AsyncGenerator<Uint8Array | LeasedChunk> {
   signal.throwIfAborted();
   // Padding of the previous body, then the next header: one small chunk between bodies.
   let pad = 0;
@@ -50,9 +51,12 @@ export async function* packTar(
     if (e.type === 'directory') continue;
     let written = 0;
     for await (const chunk of e.body()) {
-      signal.throwIfAborted();
-      written += chunk.byteLength;
-      if (written > e.size) break;
+      written += chunkBytes(chunk).byteLength;
+      if (signal.aborted || written > e.size) {
+        releaseChunk(chunk);
+        signal.throwIfAborted();
+        break;
+      }
       yield chunk;
     }
     if (written !== e.size) {

@@ -3,9 +3,10 @@ import { type ReceiveDigests, type ReceiveResult, receiveDiffCopy } from '../../
 import { sendDiffCopy } from '../../worker/fs/fsutil-send.js';
 import { FailedPreconditionError } from './errors.js';
 import { bytesMessagePrefix } from '../../proto/grpc-raw-stream.js';
+import { encodeMetadataValues } from '../../proto/header-encoding.js';
 import type { Session } from './session.js';
 import type { SessionStreamCall } from './tunnel-client.js';
-import type { LeasedChunk } from '../../worker/fs/tar-producer.js';
+import { chunkBytes, type LeasedChunk, releaseChunk } from '../../worker/leased-chunk.js';
 
 /** File transfers over a session (BuildKit session/filesync/filesync.go), daemon side. */
 
@@ -102,12 +103,16 @@ export async function fetchLocalDir(
     );
   }
   const md: Record<string, string | string[]> = {
-    [FileSyncMetadataKeys.dirName]: opts.name,
     [FileSyncMetadataKeys.overrideExcludes]: 'true',
   };
-  if (opts.includePatterns?.length) md[FileSyncMetadataKeys.includePatterns] = [...opts.includePatterns];
-  if (opts.excludePatterns?.length) md[FileSyncMetadataKeys.excludePatterns] = [...opts.excludePatterns];
-  if (opts.followPaths?.length) md[FileSyncMetadataKeys.followPaths] = [...opts.followPaths];
+  // Non-ASCII names and patterns are query-escaped with a `-encoded` marker, as BuildKit does.
+  const add = (key: string, values: readonly string[] | undefined) => {
+    if (values?.length) for (const [k, v] of encodeMetadataValues(key, values)) md[k] = v;
+  };
+  add(FileSyncMetadataKeys.dirName, [opts.name]);
+  add(FileSyncMetadataKeys.includePatterns, opts.includePatterns);
+  add(FileSyncMetadataKeys.excludePatterns, opts.excludePatterns);
+  add(FileSyncMetadataKeys.followPaths, opts.followPaths);
   const call = session.stream(FileSyncMethods.syncDiffCopy, md, signal);
   const progress = throttleProgress(opts.onProgress);
   const result = await receiveDiffCopy(
@@ -166,17 +171,16 @@ export async function sendTarToClient(
   const call = session.stream(FileSyncMethods.sendDiffCopy, md, signal);
   try {
     for await (const item of tar) {
-      const leased = item instanceof Uint8Array ? undefined : item;
-      const chunk = leased?.bytes ?? (item as Uint8Array);
+      const chunk = chunkBytes(item);
       if (chunk.byteLength === 0) {
-        leased?.release();
+        releaseChunk(item);
         continue;
       }
       // The BytesMessage by hand: its framing in front, the chunk itself behind (no copy of it).
       await call.sendFramed(
         bytesMessagePrefix(chunk.byteLength),
         chunk,
-        leased ? () => leased.release() : undefined,
+        item instanceof Uint8Array ? undefined : () => item.release(),
       );
     }
   } catch (err) {

@@ -4,7 +4,7 @@ import { CanceledError, InvalidArgumentError, KilnError, throwIfAborted } from '
 import { decodeGrpcMessage, errorFromGrpcStatus, SessionCallError } from './grpc-status.js';
 import { H2ClientConnection, type H2Stream } from './h2/connection.js';
 import { ErrorCode } from './h2/frames.js';
-import type { HeaderList } from './h2/hpack.js';
+import { type HeaderList, HpackError } from './h2/hpack.js';
 
 /**
  * The daemon's gRPC client inside the session tunnel: HTTP/2 with gRPC's 5-byte message framing
@@ -93,10 +93,14 @@ export class TunnelGrpcClient {
     for (const [k, v] of Object.entries(metadata)) {
       const name = k.toLowerCase();
       // One header field per value of a repeated key, as grpc-go sends them.
-      for (const value of typeof v === 'string' ? [v] : v)
-        headers.push([name, checkedValue(method, name, value)]);
+      for (const value of typeof v === 'string' ? [v] : v) headers.push([name, value]);
     }
-    return new GrpcCall(method, this.h2, headers, signal);
+    try {
+      return new GrpcCall(method, this.h2, headers, signal);
+    } catch (err) {
+      if (err instanceof HpackError) throw new InvalidArgumentError(`${method}: ${err.message}`);
+      throw err;
+    }
   }
   async unary(
     method: string,
@@ -163,6 +167,7 @@ class GrpcCall implements SessionStreamCall {
     });
     // Callers that only iterate learn the outcome there; avoid unhandled rejections.
     this.done.catch(() => {});
+    // Listened to once the stream exists (open can throw).
     const onAbort = () => {
       const reason: unknown = signal.reason;
       this.fail(
@@ -170,7 +175,6 @@ class GrpcCall implements SessionStreamCall {
       );
       this.stream.reset(ErrorCode.CANCEL);
     };
-    signal.addEventListener('abort', onAbort, { once: true });
     this.stream = h2.open(headers, {
       onHeaders: (h, endStream) => this.onHeaders(h, endStream),
       onData: (chunk) => this.onData(chunk),
@@ -212,6 +216,7 @@ class GrpcCall implements SessionStreamCall {
         if (this.sendWaiter !== undefined && this.stream.queuedBytes <= SEND_RESUME) this.wakeSender();
       },
     });
+    signal.addEventListener('abort', onAbort, { once: true });
   }
 
   private onHeaders(list: HeaderList, endStream: boolean): void {
@@ -369,6 +374,8 @@ class GrpcCall implements SessionStreamCall {
     this.error = err;
     this.rejectDone(err);
     this.poke();
+    // A sender waiting for the backlog to shrink learns of the failure now, not never.
+    this.wakeSender();
   }
 
   private finish(): void {
@@ -498,13 +505,4 @@ function headerMap(list: HeaderList): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of list) if (!(name in out)) out[name] = value;
   return out;
-}
-
-/** A metadata value that cannot break the header block (what Node's http2 refused as well). */
-function checkedValue(method: string, name: string, value: string): string {
-  if (/[\r\n\0]/.test(value))
-    throw new InvalidArgumentError(
-      `${method}: metadata ${name} contains a line break or NUL: ${JSON.stringify(value)}`,
-    );
-  return value;
 }

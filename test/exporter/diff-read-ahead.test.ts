@@ -3,7 +3,6 @@ import { link, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { coalesce } from '../../daemon/exporter/coalesce.js';
 import { diffTar } from '../../worker/fs/diff.js';
 import { collect, readTar } from './tar-read.js';
 
@@ -49,30 +48,5 @@ describe('diffTar with many small files (read ahead)', () => {
       for await (const _ of diffTar(undefined, dir, ac.signal)) if (++n === 2) ac.abort(new Error('stop'));
     };
     await expect(run()).rejects.toThrow('stop');
-  });
-});
-
-describe('coalesce', () => {
-  it('regroups small chunks up to the size, cuts large ones into views of the size, keeps every byte', async () => {
-    const parts = [512, 100, 4096, 70_000, 3, 200_000, 10, 65_536].map((n) => randomBytes(n));
-    const src = async function* () {
-      yield* parts;
-    };
-    const out: Uint8Array[] = [];
-    for await (const c of coalesce(src(), 65_536)) out.push(c);
-    expect(Buffer.concat(out).equals(Buffer.concat(parts))).toBe(true);
-    expect(out.map((c) => c.byteLength)).toEqual([
-      512 + 100 + 4096,
-      65_536,
-      70_000 - 65_536 + 3,
-      65_536,
-      65_536,
-      65_536,
-      200_000 - 3 * 65_536 + 10,
-      65_536,
-    ]);
-    // The cut pieces share the source's memory: no copy for large chunks.
-    expect(out[3]?.buffer).toBe(parts[5]?.buffer);
-    expect(out[7]).toBe(parts[7]);
   });
 });

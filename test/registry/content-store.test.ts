@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -63,6 +63,42 @@ describe('content store', () => {
         }
       })(),
     ).rejects.toThrow('stop reading');
+  });
+
+  it('reads into released buffers again, never into one still held', async () => {
+    const store = await createContentStore(root);
+    const data = randomBytes(5 * 1024 * 1024 + 3);
+    const d = sha(data);
+    await store.write(
+      (async function* () {
+        yield data;
+      })(),
+      { digest: d },
+      signal(),
+    );
+    const parts: Buffer[] = [];
+    const held = new Set<ArrayBufferLike>();
+    const seen = new Set<ArrayBufferLike>();
+    let reused = 0;
+    let last: { buffer: ArrayBufferLike; release(): void } | undefined;
+    for await (const c of store.readLeased(d, signal())) {
+      // A buffer still held (the previous chunk, released one step late) is never read into.
+      expect(held.has(c.bytes.buffer)).toBe(false);
+      if (seen.has(c.bytes.buffer)) reused++;
+      seen.add(c.bytes.buffer);
+      parts.push(Buffer.from(c.bytes));
+      held.add(c.bytes.buffer);
+      if (last) {
+        held.delete(last.buffer);
+        last.release();
+        // Twice is harmless.
+        last.release();
+      }
+      last = { buffer: c.bytes.buffer, release: () => c.release() };
+    }
+    last?.release();
+    expect(Buffer.concat(parts).equals(data)).toBe(true);
+    expect(reused).toBeGreaterThan(0);
   });
 
   it('rejects corrupt and truncated streams, naming expected and got, and keeps nothing', async () => {

@@ -99,6 +99,13 @@ describe('FileSync.DiffCopy over the session', () => {
     expect(await readFile(path.join(fol, 'link-to-b'), 'utf8')).toBe('package b\n');
   });
 
+  it('sends non-ASCII names and patterns escaped, as BuildKit does, and the client reads them back', async () => {
+    await mkdir(path.join(src, 'ünï €'));
+    await writeFile(path.join(src, 'ünï €', 'naïve.txt'), 'x');
+    const got = await fetchInto('context', { include: ['ünï €/naïve.txt'] });
+    expect(Object.keys(await describeTree(got))).toEqual(['ünï €', 'ünï €/naïve.txt']);
+  });
+
   it('an unknown dir name is a clear NotFound', async () => {
     await expect(fetchInto('missing')).rejects.toThrow(/no access allowed to dir "missing"/);
   });

@@ -4,13 +4,14 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   H2ClientConnection,
   type H2Stream,
   type H2StreamEvents,
 } from '../../daemon/session/h2/connection.js';
-import { ErrorCode } from '../../daemon/session/h2/frames.js';
+import { ErrorCode, smallFrame } from '../../daemon/session/h2/frames.js';
 import type { HeaderList } from '../../daemon/session/h2/hpack.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -286,5 +287,94 @@ describe('H2ClientConnection against nghttp2', () => {
     const err = await conn.closed;
     expect(err?.message).toMatch(/FRAME_SIZE_ERROR/);
     expect((await rec.closed).error?.message).toMatch(/FRAME_SIZE_ERROR/);
+  });
+});
+
+/** A transport whose writes complete only when the test says so; the test plays the server. */
+class HeldConn extends Duplex {
+  readonly pending: (() => void)[] = [];
+  override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
+    this.pending.push(() => cb());
+  }
+  override _write(_chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.pending.push(() => cb());
+  }
+  override _read(): void {}
+  /** Completes the writes made so far (more may queue behind them). */
+  completeAll(): void {
+    for (const p of this.pending.splice(0)) p();
+  }
+}
+
+/** A frame from the test's "server". */
+const frame = smallFrame;
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe('H2ClientConnection against a hostile or stuck peer', () => {
+  it('fails the connection on a header block that never ends', async () => {
+    const conn = new HeldConn();
+    const h2 = new H2ClientConnection(conn, OPTS);
+    const { rec } = request(h2);
+    conn.push(frame(4, 0, 0));
+    conn.push(frame(1, 0, 1, Buffer.alloc(10)));
+    for (let i = 0; i < 10; i++) conn.push(frame(9, 0, 1, Buffer.alloc(64 * 1024)));
+    expect((await h2.closed)?.message).toMatch(/ENHANCE_YOUR_CALM: a header block over/);
+    expect((await rec.closed).error?.message).toMatch(/ENHANCE_YOUR_CALM/);
+  });
+
+  it('fails the connection when PINGs come faster than their answers can be written', async () => {
+    const conn = new HeldConn();
+    const h2 = new H2ClientConnection(conn, OPTS);
+    // Wide windows, then 9 MiB of DATA that the transport never finishes writing.
+    conn.push(frame(4, 0, 0, Buffer.from([0, 4, 0x7f, 0xff, 0xff, 0xff])));
+    conn.push(frame(8, 0, 0, Buffer.from([0x7f, 0, 0, 0])));
+    const { stream } = request(h2);
+    stream.write(Buffer.alloc(9 << 20));
+    await tick();
+    const ping = frame(6, 0, 0, Buffer.alloc(8));
+    conn.push(Buffer.concat(Array.from({ length: 300_000 }, () => ping)));
+    expect((await h2.closed)?.message).toMatch(/ENHANCE_YOUR_CALM: the peer sends control frames/);
+  });
+
+  it('releases a partly framed buffer of a reset stream only once its frames are written', async () => {
+    const conn = new HeldConn();
+    const h2 = new H2ClientConnection(conn, OPTS);
+    conn.push(frame(4, 0, 0));
+    const { stream, rec } = request(h2);
+    let released = false;
+    // 100 KB against the default 64 KiB window: part of it framed and in a pending write.
+    stream.write(Buffer.alloc(100_000), () => (released = true));
+    await tick();
+    conn.push(frame(3, 0, 1, Buffer.from([0, 0, 0, 8])));
+    expect((await rec.closed).rst).toBe(ErrorCode.CANCEL);
+    await tick();
+    expect(released).toBe(false);
+    conn.completeAll();
+    await tick();
+    conn.completeAll();
+    await tick();
+    expect(released).toBe(true);
+    h2.destroy();
+  });
+
+  it('stops sending with RST_STREAM(NO_ERROR) once the response ended, releasing what was queued', async () => {
+    const conn = new HeldConn();
+    const h2 = new H2ClientConnection(conn, OPTS);
+    conn.push(frame(4, 0, 0));
+    const { stream, rec } = request(h2);
+    let released = 0;
+    stream.write(Buffer.alloc(200_000), () => released++);
+    await tick();
+    // A trailers-only response ending the stream (HPACK: ':status: 200' indexed = 0x88).
+    conn.push(frame(1, 0x5, 1, Buffer.from([0x88])));
+    const closed = await rec.closed;
+    expect(closed.rst).toBe(ErrorCode.NO_ERROR);
+    conn.completeAll();
+    await tick();
+    conn.completeAll();
+    await tick();
+    expect(released).toBe(1);
+    h2.destroy();
   });
 });

@@ -1,5 +1,6 @@
 import http2 from 'node:http2';
 import net from 'node:net';
+import { smallFrame } from '../../daemon/session/h2/frames.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeHeaders, HpackDecoder, HpackError, type HeaderList } from '../../daemon/session/h2/hpack.js';
 import { EOS, HUFFMAN_CODE_LENGTHS, huffmanCode, huffmanDecode } from '../../daemon/session/h2/huffman.js';
@@ -363,14 +364,7 @@ interface Frame {
 const FRAME = { DATA: 0, HEADERS: 1, SETTINGS: 4, GOAWAY: 7, CONTINUATION: 9 } as const;
 const FLAG = { END_STREAM: 0x1, ACK: 0x1, END_HEADERS: 0x4, PADDED: 0x8, PRIORITY: 0x20 } as const;
 
-function frameBytes(type: number, flags: number, stream: number, payload: Buffer): Buffer {
-  const head = Buffer.alloc(9);
-  head.writeUIntBE(payload.length, 0, 3);
-  head[3] = type;
-  head[4] = flags;
-  head.writeUInt32BE(stream, 5);
-  return Buffer.concat([head, payload]);
-}
+const frameBytes = smallFrame;
 
 async function* readFrames(sock: net.Socket): AsyncGenerator<Frame> {
   let buf = Buffer.alloc(0);

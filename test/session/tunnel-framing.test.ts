@@ -102,3 +102,25 @@ describe('TunnelGrpcClient message limit', () => {
     await expect(call.done).rejects.toThrow(/larger than max/);
   });
 });
+
+describe('TunnelGrpcClient metadata', () => {
+  it('refuses a value HTTP/2 cannot carry before opening a stream, and the session stays usable', async () => {
+    const client = await clientOf((stream) => {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.resume();
+      stream.end();
+    });
+    const ac = new AbortController();
+    expect(() => client.stream('/test.Meta/Bad', { 'x-name': '日本' }, ac.signal)).toThrow(
+      /\/test\.Meta\/Bad: .*x-name/,
+    );
+    expect(() => client.stream('/test.Meta/Bad', { 'x-name': 'a\r\nb: c' }, ac.signal)).toThrow(/x-name/);
+    // Aborting afterwards must not reach the refused call.
+    ac.abort();
+    const call = client.stream('/test.Meta/Good', { 'x-name': 'ok' }, new AbortController().signal);
+    call.end();
+    for await (const m of call) void m;
+    await call.done;
+  });
+});

@@ -21,6 +21,7 @@ import tar from 'tar-stream';
 import type { Header } from 'tar-stream';
 import { describe, expect, it } from 'vitest';
 import { packTar } from '../../daemon/exporter/tar-pack.js';
+import { chunkBytes, type LeasedChunk, releaseChunk } from '../../worker/leased-chunk.js';
 import { diffTar } from '../../worker/fs/diff.js';
 import { diffChanges } from '../../worker/fs/diff-changes.js';
 import {
@@ -42,9 +43,13 @@ import { signal, tempDir } from './fs-helpers.js';
 
 type StreamHeader = Partial<Header> & Pick<Header, 'name'>;
 
-async function all(source: AsyncIterable<Uint8Array>): Promise<Buffer> {
+/** Every byte of `source`; leased chunks (packTar's store reads) are copied and released. */
+async function all(source: AsyncIterable<Uint8Array | LeasedChunk>): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for await (const c of source) parts.push(Buffer.from(c));
+  for await (const c of source) {
+    parts.push(Buffer.from(chunkBytes(c)));
+    releaseChunk(c);
+  }
   return Buffer.concat(parts);
 }
 

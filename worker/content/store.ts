@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgumentError, KilnError, throwIfAborted } from '../../proto/errors.js';
+import { BufferPool } from '../leased-chunk.js';
 import { writeOnIngestThread } from './ingest-thread.js';
 import type { BlobInfo, ContentStore } from './types.js';
 
@@ -63,43 +64,14 @@ export async function createContentStore(root: string): Promise<ContentStore> {
     async path(digest) {
       return (await info(digest)) ? blobPath(digest) : undefined;
     },
-    async *read(digest, signal) {
-      throwIfAborted(signal);
-      // Reads of up to 1 MiB sized by what is left (a read stream reads 64 KiB at a time and
-      // allocates its full read size even for a 300-byte config): layer blobs of hundreds of MiB
-      // are read whole to be sent on, and each chunk is handed over, never reused. One read runs
-      // ahead: the next chunk comes off the file while the consumer sends this one.
-      const fh = await open(blobPath(digest), 'r');
-      let pending: Promise<Buffer> | undefined;
-      try {
-        let left = (await fh.stat()).size;
-        const readNext = async (): Promise<Buffer> => {
-          const buf = Buffer.allocUnsafeSlow(Math.max(1, Math.min(ReadChunkBytes, left)));
-          const { bytesRead } = await fh.read(buf, 0, buf.byteLength, null);
-          left -= bytesRead;
-          return bytesRead === buf.byteLength ? buf : buf.subarray(0, bytesRead);
-        };
-        // The read ahead runs while the consumer holds the generator paused at `yield`: a failure
-        // there is handled (rethrown) when awaited, never left an unhandled rejection meanwhile.
-        const readAhead = (): Promise<Buffer> => {
-          const p = readNext();
-          p.catch(() => undefined);
-          return p;
-        };
-        pending = readAhead();
-        for (;;) {
-          throwIfAborted(signal);
-          const chunk = await pending;
-          pending = undefined;
-          if (chunk.byteLength === 0) return;
-          pending = readAhead();
-          yield chunk;
-        }
-      } finally {
-        // A read still running must not outlive the handle.
-        if (pending) await pending.catch(() => undefined);
-        await fh.close();
-      }
+    read(digest, signal) {
+      return readBlob(blobPath(digest), signal, (n) => Buffer.allocUnsafeSlow(n));
+    },
+    async *readLeased(digest, signal) {
+      // Enough buffers for what a sender keeps in flight; more are allocated when none is free.
+      const pool = new BufferPool(ReadChunkBytes, 16);
+      for await (const chunk of readBlob(blobPath(digest), signal, (n) => pool.take(n)))
+        yield pool.lease(chunk);
     },
     async write(source, expected, signal, options = {}) {
       throwIfAborted(signal);
@@ -203,4 +175,49 @@ export async function createContentStore(root: string): Promise<ContentStore> {
       return removed;
     },
   };
+}
+
+/**
+ * Reads of up to 1 MiB sized by what is left (a read stream reads 64 KiB at a time and allocates
+ * its full read size even for a 300-byte config), into buffers from `take`: layer blobs of hundreds
+ * of MiB are read whole to be sent on. One read runs ahead: the next chunk comes off the file while
+ * the consumer sends this one.
+ */
+async function* readBlob(
+  file: string,
+  signal: AbortSignal,
+  take: (n: number) => Buffer,
+): AsyncGenerator<Buffer> {
+  throwIfAborted(signal);
+  const fh = await open(file, 'r');
+  let pending: Promise<Buffer> | undefined;
+  try {
+    let left = (await fh.stat()).size;
+    const readNext = async (): Promise<Buffer> => {
+      const buf = take(Math.max(1, Math.min(ReadChunkBytes, left)));
+      const { bytesRead } = await fh.read(buf, 0, buf.byteLength, null);
+      left -= bytesRead;
+      return bytesRead === buf.byteLength ? buf : buf.subarray(0, bytesRead);
+    };
+    // The read ahead runs while the consumer holds the generator paused at `yield`: a failure
+    // there is handled (rethrown) when awaited, never left an unhandled rejection meanwhile.
+    const readAhead = (): Promise<Buffer> => {
+      const p = readNext();
+      p.catch(() => undefined);
+      return p;
+    };
+    pending = readAhead();
+    for (;;) {
+      throwIfAborted(signal);
+      const chunk = await pending;
+      pending = undefined;
+      if (chunk.byteLength === 0) return;
+      pending = readAhead();
+      yield chunk;
+    }
+  } finally {
+    // A read still running must not outlive the handle.
+    if (pending) await pending.catch(() => undefined);
+    await fh.close();
+  }
 }

@@ -1,3 +1,4 @@
+import type { LeasedChunk } from '../leased-chunk.js';
 /**
  * Blobs by digest on disk (layers, configs, manifests). Writes go to a temp file, are verified
  * against the expected digest and size, fsynced and renamed into place, so a reader never sees a
@@ -22,6 +23,11 @@ export interface ContentStore {
   /** Absolute path of a stored blob (read-only by convention), or undefined. */
   path(digest: string): Promise<string | undefined>;
   read(digest: string, signal: AbortSignal): AsyncIterable<Uint8Array>;
+  /**
+   * As read, in buffers the store reads into again once released (LeasedChunk): for a sender that
+   * passes every chunk on and would otherwise allocate one per chunk.
+   */
+  readLeased(digest: string, signal: AbortSignal): AsyncIterable<LeasedChunk>;
   /**
    * Stores a stream. With `expected`, a digest or size mismatch fails and nothing is kept
    * (a corrupt or truncated download is never stored). Returns what was stored.

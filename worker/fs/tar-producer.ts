@@ -1,3 +1,4 @@
+import type { LeasedChunk } from '../leased-chunk.js';
 import { Worker } from 'node:worker_threads';
 import { CanceledError } from '../../proto/errors.js';
 import {
@@ -19,15 +20,6 @@ export interface TarProducerOptions {
   readonly chunkBytes?: number;
   /** Chunks the thread may have made and the consumer not yet taken (default 4). */
   readonly credit?: number;
-}
-
-/**
- * A chunk in memory the producer reuses: call release() once nothing refers to `bytes` any more
- * (sent, or dropped). Releasing twice is harmless.
- */
-export interface LeasedChunk {
-  readonly bytes: Uint8Array;
-  release(): void;
 }
 
 const DefaultChunkBytes = 1024 * 1024;

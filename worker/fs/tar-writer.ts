@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { TarJob } from './tar-thread.js';
-import { type LeasedChunk, produceTar, produceTarLeased } from './tar-producer.js';
+import type { LeasedChunk } from '../leased-chunk.js';
+import { produceTar, produceTarLeased } from './tar-producer.js';
 
 /**
  * Streams `dir` as a deterministic tar: entries in byte order of their paths (parents first),

@@ -70,6 +70,15 @@ export class H2ConnectionError extends Error {
  */
 const OUTPUT_BACKLOG = 8 * 1024 * 1024;
 const OUTPUT_RESUME = 4 * 1024 * 1024;
+/**
+ * Past this much unsent, a PING or SETTINGS that needs an answer fails the connection: a peer
+ * that sends them faster than it reads would otherwise grow our queue without bound.
+ */
+const CONTROL_BACKLOG = OUTPUT_BACKLOG + 4 * 1024 * 1024;
+/** Our SETTINGS_MAX_HEADER_LIST_SIZE (the decoder's limit), and the most a header block may take. */
+const MAX_HEADER_LIST = 256 * 1024;
+const MAX_HEADER_BLOCK = MAX_HEADER_LIST + 64 * 1024;
+const MAX_CONTINUATIONS = 1024;
 
 interface Queued {
   readonly buf: Buffer;
@@ -98,7 +107,8 @@ export class H2Stream {
 
   constructor(
     private readonly conn: H2ClientConnection,
-    readonly headers: HeaderList,
+    /** The request's header block, encoded before anything is registered (encoding can throw). */
+    readonly block: Buffer,
     readonly events: H2StreamEvents,
   ) {}
 
@@ -146,7 +156,7 @@ export class H2ClientConnection {
   readonly closed: Promise<Error | undefined>;
   private resolveClosed!: (err: Error | undefined) => void;
   private dead = false;
-  private readonly decoder = new HpackDecoder();
+  private readonly decoder = new HpackDecoder({ maxListBytes: MAX_HEADER_LIST });
   private readonly streams = new Map<number, H2Stream>();
   /** Streams waiting for the peer's MAX_CONCURRENT_STREAMS to allow them. */
   private readonly pendingOpen: H2Stream[] = [];
@@ -188,7 +198,12 @@ export class H2ClientConnection {
   /** The stream an unpadded DATA frame's payload goes to as it comes (undefined: dropped). */
   private dataStream: H2Stream | undefined;
   /** A header block waiting for its CONTINUATION frames. */
-  private continuation: { stream: number; flags: number; parts: Buffer[] } | undefined;
+  private continuation: { stream: number; flags: number; parts: Buffer[]; bytes: number } | undefined;
+  /** Flushed batches, and how many of them have completed (writes complete in order). */
+  private batchesFlushed = 0;
+  private batchesWritten = 0;
+  /** Releases waiting for the batch they name to complete. */
+  private readonly releaseAfter: { batch: number; cb: () => void }[] = [];
 
   constructor(
     private readonly conn: Duplex,
@@ -198,7 +213,7 @@ export class H2ClientConnection {
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;
     });
-    conn.on('data', (chunk: Buffer) => this.onBytes(chunk));
+    conn.on('data', (chunk: Buffer) => this.guard(() => this.onBytes(chunk)));
     conn.once('end', () => this.teardown(undefined));
     conn.once('close', () => this.teardown(undefined));
     conn.once('error', (err: Error) => this.teardown(new H2ConnectionError(err.message)));
@@ -206,6 +221,7 @@ export class H2ClientConnection {
       setting(Setting.ENABLE_PUSH, 0),
       setting(Setting.INITIAL_WINDOW_SIZE, opts.streamWindow),
       setting(Setting.MAX_FRAME_SIZE, opts.maxFrameSize),
+      setting(Setting.MAX_HEADER_LIST_SIZE, MAX_HEADER_LIST),
     ]);
     this.emit(CLIENT_PREFACE);
     this.emit(smallFrame(FrameType.SETTINGS, 0, 0, settings));
@@ -220,12 +236,13 @@ export class H2ClientConnection {
 
   /** Starts a request; `headers` are sent as they are (lower-case names, pseudo-headers first). */
   open(headers: HeaderList, events: H2StreamEvents): H2Stream {
-    const s = new H2Stream(this, headers, events);
+    // Throws (HpackError) on a header that cannot be sent, before the stream exists anywhere.
+    const s = new H2Stream(this, encodeHeaders(headers), events);
     if (this.dead || this.goAway) {
       const why = new H2ConnectionError(
         this.dead ? 'the session connection is closed' : 'the peer sent GOAWAY',
       );
-      queueMicrotask(() => this.closeStream(s, undefined, why));
+      queueMicrotask(() => this.guard(() => this.closeStream(s, undefined, why)));
       return s;
     }
     if (this.streams.size < this.peerMaxConcurrent) this.start(s);
@@ -249,7 +266,7 @@ export class H2ClientConnection {
     s.sendWindow = this.peerInitialWindow;
     s.recvWindow = this.opts.streamWindow;
     this.streams.set(s.id, s);
-    const block = encodeHeaders(s.headers);
+    const block = s.block;
     let at = 0;
     let type: number = FrameType.HEADERS;
     do {
@@ -270,7 +287,7 @@ export class H2ClientConnection {
     this.sending.add(s);
     if (this.pumpScheduled) return;
     this.pumpScheduled = true;
-    queueMicrotask(() => this.pump());
+    queueMicrotask(() => this.guard(() => this.pump()));
   }
 
   /** Frames queued DATA while the windows and the transport allow. */
@@ -297,15 +314,28 @@ export class H2ClientConnection {
     return this.unsent >= OUTPUT_BACKLOG;
   }
 
+  /** Runs `cb` once every frame made so far is written: with the next batch, or the last one. */
+  private releaseAfterWrites(cb: () => void): void {
+    if (this.out.length > 0) {
+      this.outReleased.push(cb);
+      this.scheduleFlush();
+    } else if (this.batchesWritten < this.batchesFlushed) {
+      this.releaseAfter.push({ batch: this.batchesFlushed, cb });
+    } else cb();
+  }
+
   /** A batch of writes completed: `bytes` are off our hands, and so is the memory of `released`. */
   private written(bytes: number, released: readonly (() => void)[]): void {
     this.unsent -= bytes;
+    this.batchesWritten++;
     for (const cb of released) cb();
+    while (this.releaseAfter.length > 0 && this.releaseAfter[0]!.batch <= this.batchesWritten)
+      this.releaseAfter.shift()!.cb();
     if (this.blockedOnTransport && this.unsent <= OUTPUT_RESUME) {
       this.blockedOnTransport = false;
       if (this.sending.size > 0 && !this.pumpScheduled) {
         this.pumpScheduled = true;
-        queueMicrotask(() => this.pump());
+        queueMicrotask(() => this.guard(() => this.pump()));
       }
     }
   }
@@ -400,11 +430,16 @@ export class H2ClientConnection {
     }
     this.sending.delete(s);
     this.toCredit.delete(s);
-    // Dropped: nothing refers to the queued buffers any more.
+    if (this.dataStream === s) this.dataStream = undefined;
+    // Dropped: nothing refers to the queued buffers any more, except the head's frames already
+    // made (headOffset > 0), which are released once the writes holding them complete.
     const dropped = s.queue.slice(s.queueHead);
+    const framedHead = s.headOffset > 0 ? dropped.shift() : undefined;
     s.queue.length = 0;
     s.queueHead = 0;
+    s.headOffset = 0;
     s.queuedBytes = 0;
+    if (framedHead?.cb) this.releaseAfterWrites(framedHead.cb);
     for (const q of dropped) q.cb?.();
     s.events.onClose(rstCode, error);
     while (
@@ -458,7 +493,7 @@ export class H2ClientConnection {
   private scheduleFlush(): void {
     if (this.flushScheduled || this.out.length === 0) return;
     this.flushScheduled = true;
-    queueMicrotask(() => this.flush());
+    queueMicrotask(() => this.guard(() => this.flush()));
   }
 
   /**
@@ -485,9 +520,10 @@ export class H2ClientConnection {
       return;
     }
     this.unsent += bytes;
+    this.batchesFlushed++;
     this.conn.cork();
     for (let i = 0; i < out.length - 1; i++) this.conn.write(out[i]);
-    this.conn.write(out[out.length - 1], () => this.written(bytes, released));
+    this.conn.write(out[out.length - 1], () => this.guard(() => this.written(bytes, released)));
     this.conn.uncork();
   }
 
@@ -496,12 +532,29 @@ export class H2ClientConnection {
     this.dead = true;
     this.out = [];
     this.outBytes = 0;
+    // Frames never handed over: their buffers are free. Those in flight are released by their
+    // writes' callbacks, which the transport runs (with an error) when it goes down.
     const released = this.outReleased;
     this.outReleased = [];
     for (const cb of released) cb();
     const why = err ?? new H2ConnectionError('the session connection closed');
     for (const s of [...this.streams.values(), ...this.pendingOpen]) this.closeStream(s, undefined, why);
     this.resolveClosed(err);
+  }
+
+  /**
+   * Runs `fn`, turning a throw (an owner's callback, a bug) into a failed connection: it runs from
+   * transport events and microtasks, where a throw would end the daemon.
+   */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.fail(
+        ErrorCode.INTERNAL_ERROR,
+        `internal error: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
   }
 
   /** A connection error: GOAWAY with `code`, then down. */
@@ -511,9 +564,15 @@ export class H2ClientConnection {
     const lastPeerStream = u32(0);
     this.emit(smallFrame(FrameType.GOAWAY, 0, 0, Buffer.concat([lastPeerStream, u32(code)])));
     this.flush();
-    this.conn.end();
     this.teardown(err);
-    this.conn.destroy();
+    // The GOAWAY tells the peer why; the transport goes once it is written (or after a second).
+    const conn = this.conn;
+    const timer = setTimeout(() => conn.destroy(), 1000);
+    timer.unref();
+    conn.end(() => {
+      clearTimeout(timer);
+      conn.destroy();
+    });
   }
 
   // --- Receiving -------------------------------------------------------------------------------
@@ -540,7 +599,8 @@ export class H2ClientConnection {
       this.remaining -= k;
       if (this.payloadParts === undefined) {
         // Unpadded DATA: on to the stream as it comes.
-        if (k > 0) this.dataStream?.events.onData(piece);
+        const to = this.dataStream;
+        if (k > 0 && to !== undefined && !to.closed) to.events.onData(piece);
         if (this.remaining === 0) this.endOfData();
       } else {
         this.payloadParts.push(piece);
@@ -624,7 +684,11 @@ export class H2ClientConnection {
     if (s.remoteEnded) return;
     s.remoteEnded = true;
     s.events.onEnd();
+    if (s.closed) return;
     if (s.endSent) this.closeStream(s, undefined, undefined);
+    // The response is complete while we still send: as grpc-go does, stop the request with
+    // RST_STREAM(NO_ERROR) rather than keep sending what nobody reads.
+    else this.resetStream(s, ErrorCode.NO_ERROR);
   }
 
   private onFrame(payload: Buffer): void {
@@ -651,7 +715,7 @@ export class H2ClientConnection {
           body = body.subarray(5);
         }
         if ((flags & Flag.END_HEADERS) !== 0) this.onHeaderBlock(sid, flags, body);
-        else this.continuation = { stream: sid, flags, parts: [Buffer.from(body)] };
+        else this.continuation = { stream: sid, flags, parts: [Buffer.from(body)], bytes: body.byteLength };
         return;
       }
       case FrameType.CONTINUATION: {
@@ -659,6 +723,9 @@ export class H2ClientConnection {
         if (c === undefined || c.stream !== sid)
           return this.fail(ErrorCode.PROTOCOL_ERROR, 'CONTINUATION without the HEADERS it continues');
         c.parts.push(Buffer.from(payload));
+        c.bytes += payload.byteLength;
+        if (c.bytes > MAX_HEADER_BLOCK || c.parts.length > MAX_CONTINUATIONS)
+          return this.fail(ErrorCode.ENHANCE_YOUR_CALM, `a header block over ${MAX_HEADER_BLOCK} bytes`);
         if ((flags & Flag.END_HEADERS) !== 0) {
           this.continuation = undefined;
           this.onHeaderBlock(sid, c.flags, Buffer.concat(c.parts));
@@ -678,7 +745,8 @@ export class H2ClientConnection {
       case FrameType.PING:
         if (payload.byteLength !== 8) return this.fail(ErrorCode.FRAME_SIZE_ERROR, 'PING of the wrong size');
         if (sid !== 0) return this.fail(ErrorCode.PROTOCOL_ERROR, 'PING on a stream');
-        if ((flags & Flag.ACK) === 0) this.emit(smallFrame(FrameType.PING, Flag.ACK, 0, payload));
+        if ((flags & Flag.ACK) !== 0 || this.controlFlood()) return;
+        this.emit(smallFrame(FrameType.PING, Flag.ACK, 0, payload));
         return;
       case FrameType.GOAWAY:
         return this.onGoAway(payload);
@@ -690,6 +758,13 @@ export class H2ClientConnection {
         // PRIORITY and unknown frame types are ignored.
         return;
     }
+  }
+
+  /** Fails the connection when answers to the peer's control frames pile up unsent. */
+  private controlFlood(): boolean {
+    if (this.unsent + this.outBytes <= CONTROL_BACKLOG) return false;
+    this.fail(ErrorCode.ENHANCE_YOUR_CALM, 'the peer sends control frames faster than it reads the answers');
+    return true;
   }
 
   /** The payload without its padding (PADDED flag); undefined after a protocol error. */
@@ -733,6 +808,7 @@ export class H2ClientConnection {
     }
     if (payload.byteLength % 6 !== 0)
       return this.fail(ErrorCode.FRAME_SIZE_ERROR, 'SETTINGS of the wrong size');
+    if (this.controlFlood()) return;
     for (let at = 0; at < payload.byteLength; at += 6) {
       const id = payload.readUInt16BE(at);
       const value = payload.readUInt32BE(at + 2);
@@ -747,6 +823,8 @@ export class H2ClientConnection {
           this.peerInitialWindow = value;
           for (const s of this.streams.values()) {
             s.sendWindow += delta;
+            if (s.sendWindow > MAX_WINDOW)
+              return this.fail(ErrorCode.FLOW_CONTROL_ERROR, 'a stream window over 2^31-1');
             if (delta > 0 && (s.queuedBytes > 0 || (s.localEnded && !s.endSent))) this.wantsToSend(s);
           }
           break;
