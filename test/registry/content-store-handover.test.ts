@@ -117,6 +117,21 @@ describe('content store, chunks handed over (ingest thread)', () => {
     expect(await readdir(path.join(root, 'ingest'))).toEqual([]);
   });
 
+  it('refuses a chunk that is a second view of memory already handed over, storing nothing', async () => {
+    const store = await createContentStore(root);
+    async function* twoViews() {
+      const buf = new Uint8Array(512 * 1024).fill(7);
+      const [first, second] = [buf.subarray(0, 256 * 1024), buf.subarray(256 * 1024)];
+      yield first;
+      // Made before the first was moved, with it: it would read as empty and its bytes go missing.
+      yield second;
+    }
+    await expect(store.write(twoViews(), {}, signal(), { handOver: true })).rejects.toThrow(
+      /shares memory with one already handed over/,
+    );
+    expect(await readdir(path.join(root, 'blobs', 'sha256'))).toEqual([]);
+  });
+
   it('a failing source or an abort stops the thread and leaves nothing behind', async () => {
     const store = await createContentStore(root);
     async function* broken() {

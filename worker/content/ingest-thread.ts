@@ -117,14 +117,22 @@ export async function writeOnIngestThread(
   try {
     signal?.throwIfAborted();
     let size = 0;
+    // ArrayBuffers moved to the thread: a later view of one reads as empty (detached), and would
+    // silently drop its bytes from the blob.
+    const moved = new WeakSet<ArrayBufferLike>();
     for await (const chunk of source) {
       if (failure) throw failure.err;
       signal?.throwIfAborted();
+      if (moved.has(chunk.buffer))
+        throw new Error('content ingest: a chunk shares memory with one already handed over');
       const len = chunk.byteLength;
       size += len;
       check(size);
       if (len === 0) continue;
-      if (!(len >= MinTransferBytes && transfer(worker, chunk))) {
+      if (len >= MinTransferBytes && transfer(worker, chunk)) {
+        // Detached: moved, not cloned (Node's shared pool is cloned).
+        if (chunk.buffer.byteLength === 0) moved.add(chunk.buffer);
+      } else {
         const copy = new Uint8Array(chunk);
         worker.postMessage({ t: 'chunk', buf: copy.buffer, off: 0, len }, [copy.buffer]);
       }
