@@ -166,3 +166,54 @@ export class BytesMessageDecoder {
     this.payloadLeft = payload;
   }
 }
+
+/** Small messages sent in one event-loop turn go out as one write up to this size. */
+const COALESCE_BYTES = 64 * 1024;
+/** Messages this large are written on their own (after what is pending), without the batch copy. */
+const DIRECT_BYTES = 16 * 1024;
+
+/**
+ * Gathers gRPC-framed messages into fewer writes: one write per ~20-byte fsutil packet (a REQ, a
+ * STAT, an end-of-file DATA) cost more than the packet, so what comes in one event-loop turn goes
+ * out joined, up to COALESCE_BYTES. Large messages go alone, as they are (no copy).
+ */
+export class CoalescingWriter {
+  private out: Buffer[] = [];
+  private outBytes = 0;
+  private flushScheduled = false;
+
+  /** `write` takes one joined chunk or one large message. */
+  constructor(private readonly write: (chunk: Buffer) => void) {}
+
+  /** Bytes gathered and not yet written. */
+  get pendingBytes(): number {
+    return this.outBytes;
+  }
+
+  push(frame: Buffer): void {
+    if (frame.byteLength >= DIRECT_BYTES) {
+      this.flush();
+      this.write(frame);
+      return;
+    }
+    this.out.push(frame);
+    this.outBytes += frame.byteLength;
+    if (this.outBytes >= COALESCE_BYTES) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.flush();
+      });
+    }
+  }
+
+  /** Writes what is gathered now. */
+  flush(): void {
+    if (this.out.length === 0) return;
+    const chunk = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out, this.outBytes);
+    this.out = [];
+    this.outBytes = 0;
+    this.write(chunk);
+  }
+}

@@ -5,7 +5,7 @@ import {
   Metadata,
   type ServerDuplexStream,
 } from '@grpc/grpc-js';
-import { serverCallStream } from '../../proto/grpc-raw-stream.js';
+import { CoalescingWriter, serverCallStream } from '../../proto/grpc-raw-stream.js';
 import type { MessageStream } from '../../worker/fs/fsutil-packet.js';
 import type { FrameChannel, FrameListener } from '../../worker/fs/fsutil-send.js';
 
@@ -26,10 +26,6 @@ export interface SessionAttachable {
 }
 
 const RAW_BACKLOG = 1024 * 1024;
-/** Small messages sent in one event-loop turn go out as one HTTP/2 write up to this size. */
-const COALESCE_BYTES = 64 * 1024;
-/** Messages this large are written on their own (after what is pending), without the batch copy. */
-const DIRECT_BYTES = 16 * 1024;
 
 function waitWritable(w: NodeJS.EventEmitter): Promise<void> {
   return new Promise<void>((resolve) => {
@@ -47,38 +43,15 @@ function waitWritable(w: NodeJS.EventEmitter): Promise<void> {
 export function serverMessageStream(call: ServerDuplexStream<Buffer, Buffer>): MessageStream {
   let raw: Http2Stream | undefined | null = null;
   const reader = new CallReader(call);
-  // Framed messages not yet written: one write per ~20-byte packet (a STAT, an end-of-file DATA)
-  // cost more than the packet, so one event-loop turn's worth goes out as one write.
-  let out: Buffer[] = [];
-  let outBytes = 0;
-  let flushScheduled = false;
-  const flush = () => {
-    if (out.length === 0 || !raw) return;
-    const chunk = out.length === 1 ? out[0]! : Buffer.concat(out, outBytes);
-    out = [];
-    outBytes = 0;
-    if (!raw.destroyed && !raw.closed && !raw.writableEnded) raw.write(chunk);
-  };
+  const out = new CoalescingWriter((chunk) => {
+    if (raw && !raw.destroyed && !raw.closed && !raw.writableEnded) raw.write(chunk);
+  });
+  const flush = () => out.flush();
   /** `frame` is a gRPC length-prefixed message: uncompressed flag, big-endian length, body. */
   const sendRaw = (h2: Http2Stream, frame: Buffer): Promise<void> => {
-    if (frame.byteLength >= DIRECT_BYTES) {
-      // Large enough to go alone: no second copy into a batch.
-      flush();
-      h2.write(frame);
-    } else {
-      out.push(frame);
-      outBytes += frame.byteLength;
-      if (outBytes >= COALESCE_BYTES) flush();
-      else if (!flushScheduled) {
-        flushScheduled = true;
-        setImmediate(() => {
-          flushScheduled = false;
-          flush();
-        });
-      }
-    }
+    out.push(frame);
     // HTTP/2 writes one batch per completed socket write: keep a good backlog for it to take.
-    if (h2.writableLength + outBytes < RAW_BACKLOG) return Promise.resolve();
+    if (h2.writableLength + out.pendingBytes < RAW_BACKLOG) return Promise.resolve();
     flush();
     return h2.writableLength < RAW_BACKLOG ? Promise.resolve() : waitWritable(h2);
   };

@@ -4,6 +4,7 @@ import { CanceledError, InvalidArgumentError, KilnError, throwIfAborted } from '
 import { decodeGrpcMessage, errorFromGrpcStatus, SessionCallError } from './grpc-status.js';
 import { H2ClientConnection, type H2Stream } from './h2/connection.js';
 import { ErrorCode } from './h2/frames.js';
+import { CoalescingWriter } from '../../proto/grpc-raw-stream.js';
 import { type HeaderList, HpackError } from './h2/hpack.js';
 
 /**
@@ -49,10 +50,6 @@ const SEND_RESUME = 1024 * 1024;
 const SESSION_WINDOW = 32 * 1024 * 1024;
 /** The largest frame we take; DATA from the client's end may come in frames this large. */
 const MAX_FRAME = 1024 * 1024;
-/** Small messages sent in one event-loop turn go out as one HTTP/2 write up to this size. */
-const COALESCE_BYTES = 64 * 1024;
-/** Messages this large are written on their own (after what is pending), without the batch copy. */
-const DIRECT_BYTES = 16 * 1024;
 
 export class TunnelGrpcClient {
   private readonly h2: H2ClientConnection;
@@ -144,10 +141,10 @@ class GrpcCall implements SessionStreamCall {
   private readDone = false;
   /** Reading is paused: too much is queued for the reader. */
   private paused = false;
-  /** Framed messages not yet written: a REQ or an end-of-file DATA is ~20 bytes, a write each cost more than the packet. */
-  private out: Buffer[] = [];
-  private outBytes = 0;
-  private flushScheduled = false;
+  /** Small framed messages gathered into fewer stream writes. */
+  private readonly out = new CoalescingWriter((chunk) => {
+    if (!this.stream.localEnded && !this.stream.closed) this.stream.write(chunk);
+  });
   /** Set while a sender waits for the backlog to come down to SEND_RESUME (or the stream to close). */
   private sendWaiter: (() => void) | undefined;
   private resolveDone!: () => void;
@@ -408,30 +405,15 @@ class GrpcCall implements SessionStreamCall {
       : Buffer.from(framed.buffer, framed.byteOffset, framed.byteLength);
     if (rest !== undefined && rest.byteLength > 0) {
       // Head and body queued as they are: the body is not copied into a frame.
-      this.flush();
+      this.out.flush();
       this.stream.write(frame);
       this.stream.write(Buffer.from(rest.buffer, rest.byteOffset, rest.byteLength), released);
-    } else if (frame.byteLength >= DIRECT_BYTES) {
-      // Large enough to go alone: no second copy into a batch.
-      this.flush();
-      this.stream.write(frame);
-    } else {
-      this.out.push(frame);
-      this.outBytes += frame.byteLength;
-      if (this.outBytes >= COALESCE_BYTES) this.flush();
-      else if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => {
-          this.flushScheduled = false;
-          this.flush();
-        });
-      }
-    }
+    } else this.out.push(frame);
     if (rest === undefined || rest.byteLength === 0) released?.();
     // Keep a backlog queued for the connection to frame as its windows open, rather than waiting
     // for each write to go out.
-    if (this.stream.queuedBytes + this.outBytes < SEND_BACKLOG) return;
-    this.flush();
+    if (this.stream.queuedBytes + this.out.pendingBytes < SEND_BACKLOG) return;
+    this.out.flush();
     if (this.stream.queuedBytes < SEND_BACKLOG) return;
     // One sender at a time waits (callers await each send); a second one would take its place.
     const previous = this.sendWaiter;
@@ -445,16 +427,8 @@ class GrpcCall implements SessionStreamCall {
     if (this.stream.closed) throw new Error('session call closed');
   }
 
-  private flush(): void {
-    if (this.out.length === 0) return;
-    const chunk = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out, this.outBytes);
-    this.out = [];
-    this.outBytes = 0;
-    if (!this.stream.localEnded && !this.stream.closed) this.stream.write(chunk);
-  }
-
   end(): void {
-    this.flush();
+    this.out.flush();
     this.stream.end();
   }
 
