@@ -42,7 +42,13 @@ function waitWritable(w: NodeJS.EventEmitter): Promise<void> {
 /** A grpc-js server call as a message stream; leaving a read loop does not destroy the call. */
 export function serverMessageStream(call: ServerDuplexStream<Buffer, Buffer>): MessageStream {
   let raw: Http2Stream | undefined | null = null;
-  const reader = new CallReader(call);
+  // Messages read off the HTTP/2 stream a batch at a time when it can be reached (for receivers
+  // of tens of thousands of packets); through grpc-js otherwise.
+  const rawIn = serverCallStream(call);
+  const taken = rawIn ? RawMessageReader.takeOver(rawIn) : undefined;
+  const batches = rawIn && taken ? new BatchQueue(rawIn) : undefined;
+  if (batches) taken?.listen(batches);
+  const reader = batches ?? new CallReader(call);
   const out = new CoalescingWriter((chunk) => {
     if (raw && !raw.destroyed && !raw.closed && !raw.writableEnded) raw.write(chunk);
   });
@@ -84,8 +90,92 @@ export function serverMessageStream(call: ServerDuplexStream<Buffer, Buffer>): M
       flush();
       if (!call.writableEnded && !call.destroyed) call.end();
     },
+    ...(batches ? { nextBatch: () => batches.nextBatch() } : {}),
     [Symbol.asyncIterator]: () => reader.iterator(),
   };
+}
+
+/**
+ * What a RawMessageReader delivers, queued for a reader that takes it a batch at a time; the
+ * stream is paused (HTTP/2 flow control pushes back) while too much is queued.
+ */
+class BatchQueue implements FrameListener {
+  private queue: Uint8Array[] = [];
+  /** Messages before this index were taken one at a time (iterator). */
+  private head = 0;
+  private queuedBytes = 0;
+  private wake: (() => void) | undefined;
+  private ended = false;
+  private failure: { readonly err: unknown } | undefined;
+
+  constructor(private readonly stream: Http2Stream) {}
+
+  message(bytes: Uint8Array): void {
+    this.queue.push(bytes);
+    this.queuedBytes += bytes.byteLength;
+    if (this.queue.length >= MAX_QUEUED_MESSAGES || this.queuedBytes >= MAX_QUEUED_BYTES) this.stream.pause();
+    this.poke();
+  }
+
+  packet(): void {
+    // RawMessageReader delivers messages, never decoded packets.
+  }
+
+  end(): void {
+    this.ended = true;
+    this.poke();
+  }
+
+  error(err: unknown): void {
+    this.failure ??= { err };
+    this.poke();
+  }
+
+  private poke(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  /** Every queued message, waiting for one; undefined at the end. */
+  async nextBatch(): Promise<Uint8Array[] | undefined> {
+    if (!(await this.ready())) return undefined;
+    const batch = this.head === 0 ? this.queue : this.queue.slice(this.head);
+    this.taken();
+    return batch;
+  }
+
+  /** One message at a time; a loop that leaves loses nothing (several may read in turn). */
+  iterator(): AsyncIterator<Uint8Array> {
+    const next = async (): Promise<IteratorResult<Uint8Array>> => {
+      if (!(await this.ready())) return { done: true, value: undefined };
+      const m = this.queue[this.head++]!;
+      this.queuedBytes -= m.byteLength;
+      if (this.head === this.queue.length) this.taken();
+      return { done: false, value: m };
+    };
+    return { next, return: async () => ({ done: true, value: undefined }) };
+  }
+
+  /** Waits for a message: true when one is queued, false at the end. */
+  private async ready(): Promise<boolean> {
+    for (;;) {
+      if (this.head < this.queue.length) return true;
+      if (this.failure) throw this.failure.err;
+      if (this.ended) return false;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    }
+  }
+
+  /** The queue was emptied: reading may go on. */
+  private taken(): void {
+    this.queue = [];
+    this.head = 0;
+    this.queuedBytes = 0;
+    if (this.stream.isPaused() && !this.stream.destroyed) this.stream.resume();
+  }
 }
 
 /**

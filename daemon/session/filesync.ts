@@ -1,6 +1,6 @@
 import { type MessageStream, packetStream } from '../../worker/fs/fsutil-packet.js';
 import { type ReceiveDigests, type ReceiveResult, receiveDiffCopy } from '../../worker/fs/fsutil-receive.js';
-import { sendDiffCopy } from '../../worker/fs/fsutil-send.js';
+import { type FrameChannel, type FrameListener, sendDiffCopyFrames } from '../../worker/fs/fsutil-send.js';
 import { FailedPreconditionError } from './errors.js';
 import { bytesMessagePrefix } from '../../proto/grpc-raw-stream.js';
 import { encodeMetadataValues } from '../../proto/header-encoding.js';
@@ -89,6 +89,34 @@ function messageStream(call: SessionStreamCall): MessageStream {
 }
 
 /**
+ * A session call as the fsutil sender's FrameChannel: its batches of framed packets go to the
+ * HTTP/2 stream as they are (the sender reuses a batch's buffer once its bytes are written), and
+ * received packets to the listener a batch at a time.
+ */
+function frameChannel(call: SessionStreamCall): FrameChannel {
+  let listening = true;
+  return {
+    write: (frames, done) => call.writeFrames(frames, done),
+    drain: () => call.drained(),
+    end: () => call.end(),
+    listen: (listener: FrameListener) => {
+      void (async () => {
+        try {
+          for (let b = await call.nextBatch(); b !== undefined && listening; b = await call.nextBatch())
+            for (const m of b) if (listening) listener.message(m);
+          if (listening) listener.end();
+        } catch (err) {
+          if (listening) listener.error(err);
+        }
+      })();
+    },
+    release: () => {
+      listening = false;
+    },
+  };
+}
+
+/**
  * Pulls a client directory into `dest` incrementally: only files whose type, mode, size or mtime
  * differ from what `dest` already holds cross the wire; entries the client no longer has are removed.
  */
@@ -149,7 +177,7 @@ export async function sendDirToClient(
   requireFileSend(session);
   const call = session.stream(FileSyncMethods.sendDiffCopy, {}, signal);
   const progress = throttleProgress(opts.onProgress);
-  await sendDiffCopy(packetStream(messageStream(call)), dir, progress.opts, signal);
+  await sendDiffCopyFrames(frameChannel(call), dir, progress.opts, signal);
   progress.flush();
   await drain(call);
 }

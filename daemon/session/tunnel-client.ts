@@ -24,6 +24,14 @@ export interface SessionStreamCall extends AsyncIterable<Uint8Array> {
    * runs (once, whether this throws or not) when its bytes are written or dropped.
    */
   sendFramed(frame: Uint8Array, rest?: Uint8Array, released?: () => void): Promise<void>;
+  /**
+   * Queues messages already framed back to back, as they are (no copy); `released` runs once
+   * their bytes are written or dropped (always, also when this throws). False: wait for drained()
+   * before writing more.
+   */
+  writeFrames(frames: Uint8Array, released?: () => void): boolean;
+  /** Resolves once the send backlog has come down (rejects if the call failed meanwhile). */
+  drained(): Promise<void>;
   /** Half-closes the request side (CloseSend). */
   end(): void;
   /**
@@ -415,14 +423,35 @@ class GrpcCall implements SessionStreamCall {
     if (this.stream.queuedBytes + this.out.pendingBytes < SEND_BACKLOG) return;
     this.out.flush();
     if (this.stream.queuedBytes < SEND_BACKLOG) return;
-    // One sender at a time waits (callers await each send); a second one would take its place.
-    const previous = this.sendWaiter;
-    await new Promise<void>((resolve) => {
-      this.sendWaiter = () => {
-        previous?.();
-        resolve();
-      };
-    });
+    await this.drained();
+  }
+
+  writeFrames(frames: Uint8Array, released?: () => void): boolean {
+    try {
+      if (this.error) throw this.error;
+      throwIfAborted(this.signal);
+      if (this.stream.localEnded || this.stream.closed) throw new Error('session call closed');
+    } catch (err) {
+      released?.();
+      throw err;
+    }
+    this.out.flush();
+    this.stream.write(Buffer.from(frames.buffer, frames.byteOffset, frames.byteLength), released);
+    return this.stream.queuedBytes < SEND_BACKLOG;
+  }
+
+  async drained(): Promise<void> {
+    if (this.error) throw this.error;
+    if (this.stream.queuedBytes >= SEND_BACKLOG && !this.stream.closed) {
+      // One sender at a time waits (callers await each send); a second one would take its place.
+      const previous = this.sendWaiter;
+      await new Promise<void>((resolve) => {
+        this.sendWaiter = () => {
+          previous?.();
+          resolve();
+        };
+      });
+    }
     if (this.error) throw this.error;
     if (this.stream.closed) throw new Error('session call closed');
   }
