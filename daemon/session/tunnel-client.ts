@@ -398,7 +398,8 @@ class GrpcCall implements SessionStreamCall {
     return this.sendFramed(frame);
   }
 
-  async sendFramed(framed: Uint8Array, rest?: Uint8Array, released?: () => void): Promise<void> {
+  /** Throws if nothing more can be sent, releasing `released` first (it runs on every path). */
+  private checkWritable(released: (() => void) | undefined): void {
     try {
       if (this.error) throw this.error;
       throwIfAborted(this.signal);
@@ -408,6 +409,10 @@ class GrpcCall implements SessionStreamCall {
       released?.();
       throw err;
     }
+  }
+
+  async sendFramed(framed: Uint8Array, rest?: Uint8Array, released?: () => void): Promise<void> {
+    this.checkWritable(released);
     const frame = Buffer.isBuffer(framed)
       ? framed
       : Buffer.from(framed.buffer, framed.byteOffset, framed.byteLength);
@@ -427,14 +432,7 @@ class GrpcCall implements SessionStreamCall {
   }
 
   writeFrames(frames: Uint8Array, released?: () => void): boolean {
-    try {
-      if (this.error) throw this.error;
-      throwIfAborted(this.signal);
-      if (this.stream.localEnded || this.stream.closed) throw new Error('session call closed');
-    } catch (err) {
-      released?.();
-      throw err;
-    }
+    this.checkWritable(released);
     this.out.flush();
     this.stream.write(Buffer.from(frames.buffer, frames.byteOffset, frames.byteLength), released);
     return this.stream.queuedBytes < SEND_BACKLOG;
