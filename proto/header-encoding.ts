@@ -19,21 +19,25 @@ export function queryEscape(s: string): string {
   return out;
 }
 
-/** Go's url.QueryUnescape: '+' is a space, %XX a byte, the bytes UTF-8; a bad escape leaves `s` as it is. */
+/**
+ * Go's url.QueryUnescape: '+' is a space, %XX a byte, anything else its own UTF-8 bytes. A bad
+ * escape is an error in Go, which BuildKit's decodeOpts turns into an empty value: so here too.
+ */
 export function queryUnescape(s: string): string {
-  const bytes: number[] = [];
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0x2b) bytes.push(0x20);
-    else if (c === 0x25) {
-      const hex = s.slice(i + 1, i + 3);
-      if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return s;
-      bytes.push(parseInt(hex, 16));
+  const src = Buffer.from(s, 'utf8');
+  const out = Buffer.allocUnsafe(src.byteLength);
+  let n = 0;
+  for (let i = 0; i < src.byteLength; i++) {
+    const b = src[i]!;
+    if (b === 0x2b) out[n++] = 0x20;
+    else if (b === 0x25) {
+      const hex = src.toString('latin1', i + 1, i + 3);
+      if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return '';
+      out[n++] = parseInt(hex, 16);
       i += 2;
-    } else if (c < 0x80) bytes.push(c);
-    else return s;
+    } else out[n++] = b;
   }
-  return Buffer.from(bytes).toString('utf8');
+  return out.toString('utf8', 0, n);
 }
 
 /** The values of `key` as BuildKit sends them, plus its `-encoded` marker when they were escaped. */

@@ -117,6 +117,10 @@ export class TunnelDuplex extends Duplex {
   /** Set while blocked on the raw stream: ends the wait once its backlog is down to RAW_RESUME. */
   private rawUnblock: (() => void) | undefined;
   /** Callback of each message written to the raw stream: its bytes have reached the socket. */
+  /** Daemon side: direct writes to the raw stream whose callbacks have not run. */
+  private rawInFlight = 0;
+  /** Daemon side: callbacks waiting for rawInFlight to come to 0 (releaseAfterRaw). */
+  private afterRaw: WriteCallback[] = [];
   private readonly rawWritten = (): void => {
     const raw = this.raw;
     if (this.rawUnblock !== undefined && raw && raw.writableLength <= RAW_RESUME) this.rawUnblock();
@@ -301,7 +305,7 @@ export class TunnelDuplex extends Duplex {
     this.partsLen = 0;
     if (this.destroyed) {
       // Torn down before the turn ended: the peer is gone.
-      this.release(held, new Error('tunnel closed'));
+      this.releaseAfterRaw(held, new Error('tunnel closed'));
       return;
     }
     // Held, callbacks and all: the writer waits (backpressure) until holding stops.
@@ -311,7 +315,7 @@ export class TunnelDuplex extends Duplex {
 
   private writeBatch(parts: Buffer[], len: number, held: WriteCallback[]): void {
     if (this.destroyed) {
-      this.release(held, new Error('tunnel closed'));
+      this.releaseAfterRaw(held, new Error('tunnel closed'));
       return;
     }
     let pushBack: NodeJS.EventEmitter | undefined;
@@ -329,9 +333,12 @@ export class TunnelDuplex extends Duplex {
             // The daemon's writer (its HTTP/2 client) sends buffers it reuses once their writes
             // complete: complete them when HTTP/2 has written these bytes to the socket, not before.
             // The writer bounds what it has in flight, so the tunnel need not push back as well.
+            this.rawInFlight++;
             raw.write(parts[parts.length - 1], (err?: Error | null) => {
+              this.rawInFlight--;
               this.release(held, err ?? null);
               this.rawWritten();
+              if (this.rawInFlight === 0) this.release(this.afterRaw.splice(0), err ?? null);
             });
             raw.uncork();
             return;
@@ -343,7 +350,7 @@ export class TunnelDuplex extends Duplex {
           if (!this.call.write(encodedBytesMessage(parts, len))) pushBack = this.call;
         }
       } catch (err) {
-        this.release(held, err as Error);
+        this.releaseAfterRaw(held, err as Error);
         this.releaseWaiting(err as Error);
         return;
       }
@@ -371,6 +378,17 @@ export class TunnelDuplex extends Duplex {
     else this.release(held, null);
   }
 
+  /**
+   * Daemon side: callbacks of writes that will not go out, run only once the raw writes before
+   * them completed. A large batch goes out as several messages with its callbacks on the last,
+   * so the first ones may still be queued on the HTTP/2 stream (and later sent): the writer must
+   * not reuse their memory yet.
+   */
+  private releaseAfterRaw(cbs: WriteCallback[], err: Error | null): void {
+    if (this.isServerCall && this.rawInFlight > 0) this.afterRaw.push(...cbs.map((cb) => () => cb(err)));
+    else this.release(cbs, err);
+  }
+
   private release(cbs: ((err?: Error | null) => void)[], err: Error | null): void {
     for (const cb of cbs) cb(err);
   }
@@ -393,7 +411,7 @@ export class TunnelDuplex extends Duplex {
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     const reason = err ?? new Error('tunnel closed');
-    this.release(this.held.splice(0), reason);
+    this.releaseAfterRaw(this.held.splice(0), reason);
     if (this.holding !== undefined) {
       clearTimeout(this.holding.timer);
       for (const b of this.holding.batches) this.release(b.held, reason);

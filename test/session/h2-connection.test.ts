@@ -337,6 +337,22 @@ describe('H2ClientConnection against a hostile or stuck peer', () => {
     expect((await h2.closed)?.message).toMatch(/ENHANCE_YOUR_CALM: the peer sends control frames/);
   });
 
+  it('answers a PING while several streams have megabytes queued on a slow transport', async () => {
+    const conn = new HeldConn();
+    const h2 = new H2ClientConnection(conn, OPTS);
+    conn.push(frame(4, 0, 0, Buffer.from([0, 4, 0x7f, 0xff, 0xff, 0xff])));
+    conn.push(frame(8, 0, 0, Buffer.from([0x7f, 0, 0, 0])));
+    for (let i = 0; i < 6; i++) request(h2).stream.write(Buffer.alloc(3 << 20));
+    await tick();
+    conn.push(frame(6, 0, 0, Buffer.alloc(8)));
+    await tick();
+    let closed = false;
+    void h2.closed.then(() => (closed = true));
+    await tick();
+    expect(closed).toBe(false);
+    h2.destroy();
+  });
+
   it('releases a partly framed buffer of a reset stream only once its frames are written', async () => {
     const conn = new HeldConn();
     const h2 = new H2ClientConnection(conn, OPTS);

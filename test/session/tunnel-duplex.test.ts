@@ -1,5 +1,8 @@
 import { EventEmitter } from 'node:events';
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { FrameType, smallFrame, u32 } from '../../daemon/session/h2/frames.js';
+import { TunnelGrpcClient } from '../../daemon/session/tunnel-client.js';
 import { bytesMessagePrefix, writeBytesMessagePrefix } from '../../proto/grpc-raw-stream.js';
 import { TunnelDuplex } from '../../daemon/session/tunnel-duplex.js';
 import { encodeMessage } from '../../proto/codec.js';
@@ -117,5 +120,65 @@ describe('TunnelDuplex (client side, without a raw stream)', () => {
       setImmediate(() => t.destroy(new Error('gone')));
     });
     expect(err).toBeInstanceOf(Error);
+  });
+});
+
+describe('daemon tunnel write completion', () => {
+  it('releases a large buffer only after every raw write holding its bytes, also when torn down midway', async () => {
+    // The raw HTTP/2 stream under the daemon's Session call, on a busy socket: writes complete by hand.
+    let hold = false;
+    const pending: (() => void)[] = [];
+    const raw = new Writable({
+      writev(_chunks, cb) {
+        if (hold) pending.push(() => cb());
+        else cb();
+      },
+    });
+    (raw as unknown as { respond: () => void }).respond = () => {};
+    const call = Object.assign(new EventEmitter(), {
+      call: { stream: raw, sendMetadata() {} },
+      sendMetadata() {},
+      write: () => true,
+      end() {},
+      pause() {},
+      resume() {},
+    });
+    const tunnel = new TunnelDuplex(call);
+    const client = new TunnelGrpcClient(tunnel);
+    const fromPeer = (b: Buffer) => call.emit('data', { data: b });
+    const setting = (id: number, v: number) => {
+      const b = Buffer.alloc(6);
+      b.writeUInt16BE(id, 0);
+      b.writeUInt32BE(v, 2);
+      return b;
+    };
+    // The peer's wide windows and frames: a 1.5 MiB message goes as one DATA frame.
+    fromPeer(
+      smallFrame(FrameType.SETTINGS, 0, 0, Buffer.concat([setting(4, 8 << 20), setting(5, (1 << 24) - 1)])),
+    );
+    fromPeer(smallFrame(FrameType.WINDOW_UPDATE, 0, 0, u32(8 << 20)));
+    await turn();
+    await turn();
+    const c = client.stream('/x/y', {}, new AbortController().signal);
+    c.done.catch(() => {});
+    await turn();
+    await turn();
+    hold = true;
+    let released = false;
+    // Over the tunnel's 1 MiB message size: it goes out as two messages, the callback on the second.
+    c.sendFramed(Buffer.from([0, 0, 0x18, 0, 0]), Buffer.alloc(1536 * 1024, 0xaa), () => {
+      released = true;
+    }).catch(() => {});
+    // Microtasks and ticks only: the tunnel's own turn (which would send the rest) must not come.
+    for (let i = 0; i < 100 && pending.length === 0; i++) await Promise.resolve();
+    expect(pending.length).toBeGreaterThan(0);
+    // The session closes before the tunnel wrote the rest.
+    client.close();
+    await turn();
+    expect(released).toBe(false);
+    hold = false;
+    for (const done of pending.splice(0)) done();
+    await turn();
+    expect(released).toBe(true);
   });
 });

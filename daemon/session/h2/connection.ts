@@ -71,10 +71,11 @@ export class H2ConnectionError extends Error {
 const OUTPUT_BACKLOG = 8 * 1024 * 1024;
 const OUTPUT_RESUME = 4 * 1024 * 1024;
 /**
- * Past this much unsent, a PING or SETTINGS that needs an answer fails the connection: a peer
- * that sends them faster than it reads would otherwise grow our queue without bound.
+ * Past this many answers (PING and SETTINGS ACKs) not yet written, another PING or SETTINGS fails
+ * the connection: a peer that sends them faster than it reads would otherwise grow our queue
+ * without bound (nghttp2 stops at a thousand).
  */
-const CONTROL_BACKLOG = OUTPUT_BACKLOG + 4 * 1024 * 1024;
+const MAX_UNSENT_ACKS = 10_000;
 /** Our SETTINGS_MAX_HEADER_LIST_SIZE (the decoder's limit), and the most a header block may take. */
 const MAX_HEADER_LIST = 256 * 1024;
 const MAX_HEADER_BLOCK = MAX_HEADER_LIST + 64 * 1024;
@@ -178,6 +179,9 @@ export class H2ClientConnection {
   /** Frames not yet handed to the transport. */
   private out: Buffer[] = [];
   private outBytes = 0;
+  /** ACK frames in `out`, and in batches handed to the transport and not yet written. */
+  private acksOut = 0;
+  private acksInFlight = 0;
   /** Release callbacks of the queued buffers whose last bytes are in `out`. */
   private outReleased: (() => void)[] = [];
   private flushScheduled = false;
@@ -311,7 +315,7 @@ export class H2ClientConnection {
   }
 
   private transportFull(): boolean {
-    return this.unsent >= OUTPUT_BACKLOG;
+    return this.unsent + this.outBytes >= OUTPUT_BACKLOG;
   }
 
   /** Runs `cb` once every frame made so far is written: with the next batch, or the last one. */
@@ -319,9 +323,13 @@ export class H2ClientConnection {
     if (this.out.length > 0) {
       this.outReleased.push(cb);
       this.scheduleFlush();
-    } else if (this.batchesWritten < this.batchesFlushed) {
-      this.releaseAfter.push({ batch: this.batchesFlushed, cb });
-    } else cb();
+    } else this.afterInFlight(cb);
+  }
+
+  /** Runs `cb` once the batches handed to the transport so far are written (now if none is left). */
+  private afterInFlight(cb: () => void): void {
+    if (this.batchesWritten < this.batchesFlushed) this.releaseAfter.push({ batch: this.batchesFlushed, cb });
+    else cb();
   }
 
   /** A batch of writes completed: `bytes` are off our hands, and so is the memory of `released`. */
@@ -516,14 +524,23 @@ export class H2ClientConnection {
     this.outBytes = 0;
     this.outReleased = [];
     if (this.dead || this.conn.destroyed || this.conn.writableEnded) {
-      for (const cb of released) cb();
+      // Never written; earlier parts of these buffers may still be, in batches in flight.
+      for (const cb of released) this.afterInFlight(cb);
       return;
     }
     this.unsent += bytes;
     this.batchesFlushed++;
+    const acks = this.acksOut;
+    this.acksOut = 0;
+    this.acksInFlight += acks;
     this.conn.cork();
     for (let i = 0; i < out.length - 1; i++) this.conn.write(out[i]);
-    this.conn.write(out[out.length - 1], () => this.guard(() => this.written(bytes, released)));
+    this.conn.write(out[out.length - 1], () =>
+      this.guard(() => {
+        this.acksInFlight -= acks;
+        this.written(bytes, released);
+      }),
+    );
     this.conn.uncork();
   }
 
@@ -532,11 +549,11 @@ export class H2ClientConnection {
     this.dead = true;
     this.out = [];
     this.outBytes = 0;
-    // Frames never handed over: their buffers are free. Those in flight are released by their
-    // writes' callbacks, which the transport runs (with an error) when it goes down.
+    // Frames never handed over: their buffers are free once earlier parts of them, in batches in
+    // flight, are written (the transport runs those callbacks, with an error, when it goes down).
     const released = this.outReleased;
     this.outReleased = [];
-    for (const cb of released) cb();
+    for (const cb of released) this.afterInFlight(cb);
     const why = err ?? new H2ConnectionError('the session connection closed');
     for (const s of [...this.streams.values(), ...this.pendingOpen]) this.closeStream(s, undefined, why);
     this.resolveClosed(err);
@@ -747,6 +764,7 @@ export class H2ClientConnection {
         if (sid !== 0) return this.fail(ErrorCode.PROTOCOL_ERROR, 'PING on a stream');
         if ((flags & Flag.ACK) !== 0 || this.controlFlood()) return;
         this.emit(smallFrame(FrameType.PING, Flag.ACK, 0, payload));
+        this.acksOut++;
         return;
       case FrameType.GOAWAY:
         return this.onGoAway(payload);
@@ -762,7 +780,7 @@ export class H2ClientConnection {
 
   /** Fails the connection when answers to the peer's control frames pile up unsent. */
   private controlFlood(): boolean {
-    if (this.unsent + this.outBytes <= CONTROL_BACKLOG) return false;
+    if (this.acksOut + this.acksInFlight < MAX_UNSENT_ACKS) return false;
     this.fail(ErrorCode.ENHANCE_YOUR_CALM, 'the peer sends control frames faster than it reads the answers');
     return true;
   }
@@ -840,6 +858,7 @@ export class H2ClientConnection {
       }
     }
     this.emit(smallFrame(FrameType.SETTINGS, Flag.ACK, 0));
+    this.acksOut++;
     while (this.pendingOpen.length > 0 && this.streams.size < this.peerMaxConcurrent)
       this.start(this.pendingOpen.shift()!);
   }
