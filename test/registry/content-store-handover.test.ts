@@ -117,6 +117,37 @@ describe('content store, chunks handed over (ingest thread)', () => {
     expect(await readdir(path.join(root, 'ingest'))).toEqual([]);
   });
 
+  it('writes a small blob without the thread, and checks it the same way', async () => {
+    const store = await createContentStore(root);
+    const data = pattern(200 * 1024, 3);
+    // Several chunks under the inline limit: read ahead, then written on the event loop.
+    const got = await store.write(handedOver(data, [1000, 64 * 1024]), {}, signal(), { handOver: true });
+    expect(got).toEqual({ digest: sha(data), size: data.length });
+    expect((await readFile((await store.path(got.digest)) as string)).equals(data)).toBe(true);
+    await expect(
+      store.write(handedOver(data, [4096]), { digest: sha('other'), size: data.length }, signal(), {
+        handOver: true,
+      }),
+    ).rejects.toThrow(/content verification failed/);
+    expect(await readdir(path.join(root, 'ingest'))).toEqual([]);
+  });
+
+  it('closes the source when the thread fails after the blob grew past the inline limit', async () => {
+    const store = await createContentStore(root);
+    let closed = false;
+    async function* source() {
+      try {
+        for (let i = 0; ; i++) yield new Uint8Array(128 * 1024).fill(i & 0xff);
+      } finally {
+        closed = true;
+      }
+    }
+    await expect(store.write(source(), { size: 1024 * 1024 }, signal(), { handOver: true })).rejects.toThrow(
+      /content verification failed/,
+    );
+    expect(closed).toBe(true);
+  });
+
   it('refuses a chunk that is a second view of memory already handed over, storing nothing', async () => {
     const store = await createContentStore(root);
     async function* twoViews() {

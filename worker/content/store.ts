@@ -24,6 +24,8 @@ export class ContentMismatchError extends KilnError {
 }
 
 const ReadChunkBytes = 1024 * 1024;
+/** Handed-over blobs up to this size are written on the event loop, without the ingest thread. */
+const InlineBlobBytes = 256 * 1024;
 
 const digestPattern = /^sha256:([a-f0-9]{64})$/;
 
@@ -87,9 +89,12 @@ export async function createContentStore(root: string): Promise<ContentStore> {
       const fh = await open(tmp, 'wx', 0o644);
       let renamed = false;
       try {
-        if (options.handOver) {
+        // A small blob (a config, a layer of a few files) is written here: a thread costs ~25 ms
+        // to start, more than the blob. What was read to find out goes on either way.
+        const peeked = options.handOver ? await peek(source, InlineBlobBytes) : undefined;
+        if (peeked && !peeked.complete) {
           const got = await writeOnIngestThread(
-            source,
+            peeked.all,
             fh.fd,
             (size) => {
               if (expected.size !== undefined && size > expected.size)
@@ -111,7 +116,7 @@ export async function createContentStore(root: string): Promise<ContentStore> {
         }
         const hash = createHash('sha256');
         let size = 0;
-        for await (const chunk of source) {
+        for await (const chunk of peeked?.all ?? source) {
           throwIfAborted(signal);
           hash.update(chunk);
           size += chunk.byteLength;
@@ -220,4 +225,41 @@ async function* readBlob(
     if (pending) await pending.catch(() => undefined);
     await fh.close();
   }
+}
+
+/**
+ * Reads `source` until it ends or `limit` bytes came: `complete` when it ended, and `all`, the
+ * whole stream again (what was read, then the rest).
+ */
+async function peek(
+  source: AsyncIterable<Uint8Array>,
+  limit: number,
+): Promise<{ complete: boolean; all: AsyncIterable<Uint8Array> }> {
+  const it = source[Symbol.asyncIterator]();
+  const head: Uint8Array[] = [];
+  let bytes = 0;
+  while (bytes < limit) {
+    const r = await it.next();
+    if (r.done) return { complete: true, all: toAsync(head) };
+    head.push(r.value);
+    bytes += r.value.byteLength;
+  }
+  return {
+    complete: false,
+    all: (async function* () {
+      let done = false;
+      try {
+        yield* head;
+        for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+        done = true;
+      } finally {
+        // A consumer that stops early closes the source too, as for-await over it would.
+        if (!done) await it.return?.();
+      }
+    })(),
+  };
+}
+
+async function* toAsync(chunks: readonly Uint8Array[]): AsyncGenerator<Uint8Array> {
+  yield* chunks;
 }
