@@ -15,7 +15,7 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 { [ -d node_modules ] && [ -f dist/daemon/cmd/kilnd.js ]; } || npm ci --no-audit --no-fund
-kilnctl() { node dist/client/cmd/kilnctl.js "$@"; }
+kilnctl() { node dist/kilnctl.mjs "$@"; }
 
 work=$(mktemp -d /tmp/kiln-quickstart.XXXXXX)
 pids=()

@@ -119,7 +119,7 @@ async function benchKiln(work, ctx) {
   const build = async () => {
     fs.rmSync(out, { recursive: true, force: true });
     const r = await timedOutput(process.execPath, [
-      path.join(repo, 'dist/client/cmd/kilnctl.js'),
+      path.join(repo, 'dist/kilnctl.mjs'),
       '--addr',
       `unix://${sock}`,
       'build',

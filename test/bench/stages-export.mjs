@@ -44,7 +44,7 @@ import { setTimeout, clearTimeout } from 'node:timers';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const kilnd = path.join(repo, 'dist/daemon/cmd/kilnd.js');
-const kilnctl = path.join(repo, 'dist/client/cmd/kilnctl.js');
+const kilnctl = path.join(repo, 'dist/kilnctl.mjs');
 
 const { values: flags } = parseArgs({
   options: {

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 /** The repository root; e2e tests run the built binaries from dist/ (npm test builds first). */
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const kilndBin = path.join(repoRoot, 'dist/daemon/cmd/kilnd.js');
-export const kilnctlBin = path.join(repoRoot, 'dist/client/cmd/kilnctl.js');
+/** What `bin` installs: the bundled kilnctl (client/tools/bundle-kilnctl.mjs). */
+export const kilnctlBin = path.join(repoRoot, 'dist/kilnctl.mjs');
 
 export interface Kilnd {
   readonly addr: string;
