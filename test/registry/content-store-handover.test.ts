@@ -125,9 +125,14 @@ describe('content store, chunks handed over (ingest thread)', () => {
     expect(got).toEqual({ digest: sha(data), size: data.length });
     expect((await readFile((await store.path(got.digest)) as string)).equals(data)).toBe(true);
     await expect(
-      store.write(handedOver(data, [4096]), { digest: sha('other'), size: data.length }, signal(), {
-        handOver: true,
-      }),
+      store.write(
+        handedOver(data, [4096]),
+        { digest: sha(Buffer.from('other')), size: data.length },
+        signal(),
+        {
+          handOver: true,
+        },
+      ),
     ).rejects.toThrow(/content verification failed/);
     expect(await readdir(path.join(root, 'ingest'))).toEqual([]);
   });
