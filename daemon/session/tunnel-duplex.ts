@@ -85,12 +85,17 @@ export class TunnelDuplex extends Duplex {
   private readonly call: BytesMessageCall;
   private ended = false;
   /**
-   * The chunks of the message being gathered, held by reference rather than copied: the writer is
-   * Node's HTTP/2 session, whose JS-stream socket hands every write fresh copies of its frames.
+   * The chunks of the message being gathered, held by reference rather than copied. On the client
+   * the writer is Node's HTTP/2 session, whose JS-stream socket hands over fresh copies of its
+   * frames; on the daemon it is Kiln's HTTP/2 client, whose writes complete only once these
+   * bytes are written on (so it reuses nothing before).
    */
   private parts: Buffer[] = [];
   private partsLen = 0;
-  /** Write callbacks of the gathered chunks: they run once the chunks are handed on. */
+  /**
+   * Write callbacks of the gathered chunks: they run once the chunks are handed on (client), or
+   * written by the HTTP/2 stream under the call (daemon).
+   */
   private held: ((err?: Error | null) => void)[] = [];
   private flushScheduled = false;
   /** Write callbacks held back while the outer call applies backpressure. */
