@@ -10,6 +10,22 @@ export interface LeasedChunk {
   release(): void;
 }
 
+/**
+ * `bytes` leased until release() runs `release`, once: a second call must not give back memory
+ * that has been leased again since.
+ */
+export function leaseOnce(bytes: Uint8Array, release: () => void): LeasedChunk {
+  let held = true;
+  return {
+    bytes,
+    release: () => {
+      if (!held) return;
+      held = false;
+      release();
+    },
+  };
+}
+
 /** The bytes of a plain or leased chunk. */
 export function chunkBytes(chunk: Uint8Array | LeasedChunk): Uint8Array {
   return chunk instanceof Uint8Array ? chunk : chunk.bytes;
@@ -40,15 +56,9 @@ export class BufferPool {
 
   /** `bytes` (a view of a buffer from take()) as a lease that puts the buffer back once released. */
   lease(bytes: Buffer): LeasedChunk {
-    let held = true;
-    return {
-      bytes,
-      release: () => {
-        if (!held) return;
-        held = false;
-        const whole = Buffer.from(bytes.buffer, 0, bytes.buffer.byteLength);
-        if (whole.byteLength === this.size && this.free.length < this.keep) this.free.push(whole);
-      },
-    };
+    return leaseOnce(bytes, () => {
+      const whole = Buffer.from(bytes.buffer, 0, bytes.buffer.byteLength);
+      if (whole.byteLength === this.size && this.free.length < this.keep) this.free.push(whole);
+    });
   }
 }

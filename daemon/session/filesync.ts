@@ -97,7 +97,7 @@ function frameChannel(call: SessionStreamCall): FrameChannel {
   let listening = true;
   return {
     write: (frames, done) => call.writeFrames(frames, done),
-    drain: () => call.drained(),
+    drain: () => call.waitWritable(),
     end: () => call.end(),
     listen: (listener: FrameListener) => {
       void (async () => {

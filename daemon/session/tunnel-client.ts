@@ -26,12 +26,12 @@ export interface SessionStreamCall extends AsyncIterable<Uint8Array> {
   sendFramed(frame: Uint8Array, rest?: Uint8Array, released?: () => void): Promise<void>;
   /**
    * Queues messages already framed back to back, as they are (no copy); `released` runs once
-   * their bytes are written or dropped (always, also when this throws). False: wait for drained()
+   * their bytes are written or dropped (always, also when this throws). False: wait for waitWritable()
    * before writing more.
    */
   writeFrames(frames: Uint8Array, released?: () => void): boolean;
   /** Resolves once the send backlog has come down (rejects if the call failed meanwhile). */
-  drained(): Promise<void>;
+  waitWritable(): Promise<void>;
   /** Half-closes the request side (CloseSend). */
   end(): void;
   /**
@@ -172,56 +172,63 @@ class GrpcCall implements SessionStreamCall {
     });
     // Callers that only iterate learn the outcome there; avoid unhandled rejections.
     this.done.catch(() => {});
-    // Listened to once the stream exists (open can throw).
-    const onAbort = () => {
-      const reason: unknown = signal.reason;
-      this.fail(
-        reason instanceof KilnError ? reason : new CanceledError(`${method}: canceled: ${String(reason)}`),
-      );
-      this.stream.reset(ErrorCode.CANCEL);
-    };
     this.stream = h2.open(headers, {
       onHeaders: (h, endStream) => this.onHeaders(h, endStream),
       onData: (chunk) => this.onData(chunk),
-      onEnd: () => {
-        // The response side can end (trailers) while our request side is still open: let readers finish.
-        if (this.status === GrpcStatus.OK && this.pendingBytes === 0) {
-          this.readDone = true;
-          this.poke();
-        } else if (this.status !== undefined && this.status !== GrpcStatus.OK) {
-          this.fail(errorFromGrpcStatus(this.status, this.statusMessage, method));
-        }
-      },
-      onClose: (rstCode, error) => {
-        signal.removeEventListener('abort', onAbort);
-        this.wakeSender();
-        if (error !== undefined && this.status === undefined) {
-          this.fail(
-            new SessionCallError('UNAVAILABLE', GrpcStatus.UNAVAILABLE, `${method}: ${error.message}`, {
-              cause: error,
-            }),
-          );
-        } else if (this.status === undefined) {
-          this.fail(
-            new SessionCallError(
-              'UNAVAILABLE',
-              GrpcStatus.UNAVAILABLE,
-              `${method}: stream closed without a status (rst code ${rstCode ?? 'none'})`,
-            ),
-          );
-        } else if (this.status !== GrpcStatus.OK) {
-          this.fail(errorFromGrpcStatus(this.status, this.statusMessage, method));
-        } else if (this.pendingBytes > 0) {
-          this.fail(new SessionCallError('INTERNAL', GrpcStatus.INTERNAL, `${method}: truncated message`));
-        } else {
-          this.finish();
-        }
-      },
+      onEnd: () => this.onEnd(),
+      onClose: (rstCode, error) => this.onClose(rstCode, error),
       onWritable: () => {
         if (this.sendWaiter !== undefined && this.stream.queuedBytes <= SEND_RESUME) this.wakeSender();
       },
     });
-    signal.addEventListener('abort', onAbort, { once: true });
+    // Listened to once the stream exists (open can throw).
+    signal.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  private readonly onAbort = (): void => {
+    const reason: unknown = this.signal.reason;
+    this.fail(
+      reason instanceof KilnError ? reason : new CanceledError(`${this.method}: canceled: ${String(reason)}`),
+    );
+    this.stream.reset(ErrorCode.CANCEL);
+  };
+
+  /** The response side ended (trailers), maybe while our request side is still open. */
+  private onEnd(): void {
+    if (this.status === GrpcStatus.OK && this.pendingBytes === 0) {
+      this.readDone = true;
+      this.poke();
+    } else if (this.status !== undefined && this.status !== GrpcStatus.OK) {
+      this.fail(errorFromGrpcStatus(this.status, this.statusMessage, this.method));
+    }
+  }
+
+  /** The stream is over: the call's outcome from its status, the reset or the connection's error. */
+  private onClose(rstCode: number | undefined, error: Error | undefined): void {
+    const method = this.method;
+    this.signal.removeEventListener('abort', this.onAbort);
+    this.wakeSender();
+    if (error !== undefined && this.status === undefined) {
+      this.fail(
+        new SessionCallError('UNAVAILABLE', GrpcStatus.UNAVAILABLE, `${method}: ${error.message}`, {
+          cause: error,
+        }),
+      );
+    } else if (this.status === undefined) {
+      this.fail(
+        new SessionCallError(
+          'UNAVAILABLE',
+          GrpcStatus.UNAVAILABLE,
+          `${method}: stream closed without a status (rst code ${rstCode ?? 'none'})`,
+        ),
+      );
+    } else if (this.status !== GrpcStatus.OK) {
+      this.fail(errorFromGrpcStatus(this.status, this.statusMessage, method));
+    } else if (this.pendingBytes > 0) {
+      this.fail(new SessionCallError('INTERNAL', GrpcStatus.INTERNAL, `${method}: truncated message`));
+    } else {
+      this.finish();
+    }
   }
 
   private onHeaders(list: HeaderList, endStream: boolean): void {
@@ -428,7 +435,7 @@ class GrpcCall implements SessionStreamCall {
     if (this.stream.queuedBytes + this.out.pendingBytes < SEND_BACKLOG) return;
     this.out.flush();
     if (this.stream.queuedBytes < SEND_BACKLOG) return;
-    await this.drained();
+    await this.waitWritable();
   }
 
   writeFrames(frames: Uint8Array, released?: () => void): boolean {
@@ -438,7 +445,7 @@ class GrpcCall implements SessionStreamCall {
     return this.stream.queuedBytes < SEND_BACKLOG;
   }
 
-  async drained(): Promise<void> {
+  async waitWritable(): Promise<void> {
     if (this.error) throw this.error;
     if (this.stream.queuedBytes >= SEND_BACKLOG && !this.stream.closed) {
       // One sender at a time waits (callers await each send); a second one would take its place.

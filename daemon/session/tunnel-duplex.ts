@@ -13,7 +13,7 @@ import {
 /**
  * The session tunnel: a gRPC bidi stream of BytesMessage turned into a byte pipe (BuildKit's
  * grpchijack.streamToConn). Each received message is a chunk. Writes made in the same event-loop
- * turn (HTTP/2 emits one small write per frame) are coalesced into one message of at most
+ * turn (the client's Node HTTP/2 emits one small write per frame) are coalesced into one message of at most
  * MAX_MESSAGE bytes: a message per tiny frame made many-small-file transfers overhead-bound.
  * Used by the daemon (over the Control.Session server call) and by the client (over its client call).
  * The frames go, unjoined, behind a hand-written BytesMessage + gRPC prefix straight to the HTTP/2
@@ -121,11 +121,11 @@ export class TunnelDuplex extends Duplex {
   private pushPending: (() => void) | undefined;
   /** Set while blocked on the raw stream: ends the wait once its backlog is down to RAW_RESUME. */
   private rawUnblock: (() => void) | undefined;
-  /** Callback of each message written to the raw stream: its bytes have reached the socket. */
   /** Daemon side: direct writes to the raw stream whose callbacks have not run. */
   private rawInFlight = 0;
-  /** Daemon side: callbacks waiting for rawInFlight to come to 0 (releaseAfterRaw). */
-  private afterRaw: WriteCallback[] = [];
+  /** Daemon side: releases waiting for rawInFlight to come to 0 (releaseAfterRaw). */
+  private afterRaw: (() => void)[] = [];
+  /** Callback of each message written to the raw stream: its bytes have reached the socket. */
   private readonly rawWritten = (): void => {
     const raw = this.raw;
     if (this.rawUnblock !== undefined && raw && raw.writableLength <= RAW_RESUME) this.rawUnblock();
@@ -343,7 +343,7 @@ export class TunnelDuplex extends Duplex {
               this.rawInFlight--;
               this.release(held, err ?? null);
               this.rawWritten();
-              if (this.rawInFlight === 0) this.release(this.afterRaw.splice(0), err ?? null);
+              if (this.rawInFlight === 0) for (const release of this.afterRaw.splice(0)) release();
             });
             raw.uncork();
             return;

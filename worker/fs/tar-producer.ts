@@ -1,4 +1,4 @@
-import type { LeasedChunk } from '../leased-chunk.js';
+import { type LeasedChunk, leaseOnce } from '../leased-chunk.js';
 import { Worker } from 'node:worker_threads';
 import { CanceledError } from '../../proto/errors.js';
 import {
@@ -148,16 +148,10 @@ function lease(m: TarChunkMessage, ring: TarThreadRing, chunkBytes: number): Lea
   if (!('slot' in m)) return { bytes: new Uint8Array(m.buf, 0, m.len), release: () => {} };
   const { slot, len } = m;
   // Per lease, not per slot: a second release must not free the slot's next use.
-  let held = true;
-  return {
-    bytes: new Uint8Array(ring.bytes, slot * chunkBytes, len),
-    release: () => {
-      if (!held) return;
-      held = false;
-      Atomics.store(ring.state, slot, 0);
-      Atomics.notify(ring.state, slot);
-    },
-  };
+  return leaseOnce(new Uint8Array(ring.bytes, slot * chunkBytes, len), () => {
+    Atomics.store(ring.state, slot, 0);
+    Atomics.notify(ring.state, slot);
+  });
 }
 
 /** An abort's reason as an error (a reason need not be one). */

@@ -12,6 +12,7 @@ import {
   MAX_FRAME_LIMIT,
   MAX_WINDOW,
   Setting,
+  setting,
   smallFrame,
   u32,
 } from './frames.js';
@@ -55,10 +56,7 @@ export interface H2ClientOptions {
 
 /** The connection failed: a protocol error of either side, or the transport went away. */
 export class H2ConnectionError extends Error {
-  constructor(
-    message: string,
-    readonly h2Code: number = ErrorCode.INTERNAL_ERROR,
-  ) {
+  constructor(message: string) {
     super(message);
     this.name = 'H2ConnectionError';
   }
@@ -66,7 +64,8 @@ export class H2ConnectionError extends Error {
 
 /**
  * Bytes handed to the transport whose writes have not completed, past which no more DATA is framed,
- * and the level at which framing goes on (not 'drain', which waits for nothing to be left).
+ * and the level at which framing goes on again: before the transport runs dry (see RAW_BACKLOG in
+ * tunnel-duplex.ts for what waiting until nothing was left cost).
  */
 const OUTPUT_BACKLOG = 8 * 1024 * 1024;
 const OUTPUT_RESUME = 4 * 1024 * 1024;
@@ -100,10 +99,12 @@ export class H2Stream {
   closed = false;
   /** After the response headers, a header block is the trailers. */
   sawHeaders = false;
-  readonly queue: Queued[] = [];
-  queueHead = 0;
-  /** Bytes of queue[queueHead] already framed. */
-  headOffset = 0;
+  /** Buffers to send; those before `head` are framed. */
+  private readonly queue: Queued[] = [];
+  private head = 0;
+  /** Bytes of queue[head] already framed. */
+  private headOffset = 0;
+  /** Bytes queued and not yet framed. */
   queuedBytes = 0;
 
   constructor(
@@ -122,9 +123,8 @@ export class H2Stream {
       released?.();
       throw new Error('HTTP/2 stream closed for writing');
     }
-    const cb = released;
-    if (buf.byteLength === 0 && cb === undefined) return;
-    this.queue.push({ buf, cb });
+    if (buf.byteLength === 0 && released === undefined) return;
+    this.queue.push({ buf, cb: released });
     this.queuedBytes += buf.byteLength;
     this.conn.wantsToSend(this);
   }
@@ -151,6 +151,59 @@ export class H2Stream {
     this.paused = false;
     this.conn.credit(this);
   }
+
+  /**
+   * Takes the next `n` queued bytes (at most queuedBytes) as views into `pieces`; the release
+   * callbacks of the buffers taken whole (and of empty ones after them) go to `released`.
+   */
+  take(n: number, pieces: Buffer[], released: (() => void)[]): void {
+    let taken = 0;
+    while (taken < n) {
+      const q = this.queue[this.head]!;
+      const k = Math.min(q.buf.byteLength - this.headOffset, n - taken);
+      if (k > 0) pieces.push(q.buf.subarray(this.headOffset, this.headOffset + k));
+      taken += k;
+      this.headOffset += k;
+      if (this.headOffset === q.buf.byteLength) {
+        if (q.cb) released.push(q.cb);
+        this.head++;
+        this.headOffset = 0;
+      }
+    }
+    this.queuedBytes -= n;
+    this.takeEmpty(released);
+  }
+
+  /** The release callbacks of the empty buffers at the head of the queue (nothing to frame). */
+  takeEmpty(released: (() => void)[]): void {
+    while (this.head < this.queue.length && this.queue[this.head]!.buf.byteLength === 0) {
+      const cb = this.queue[this.head++]!.cb;
+      if (cb) released.push(cb);
+    }
+    if (this.head === this.queue.length) {
+      this.queue.length = 0;
+      this.head = 0;
+    } else if (this.head >= 256) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+
+  /**
+   * Empties the queue: the callbacks of buffers never framed, and of the one partly framed (its
+   * frames may still be on their way: the caller releases it once they are written).
+   */
+  dropQueued(): { readonly unframed: (() => void)[]; readonly partlyFramed: (() => void) | undefined } {
+    const rest = this.queue.slice(this.head);
+    const partly = this.headOffset > 0 ? rest.shift() : undefined;
+    this.queue.length = 0;
+    this.head = 0;
+    this.headOffset = 0;
+    this.queuedBytes = 0;
+    const unframed: (() => void)[] = [];
+    for (const q of rest) if (q.cb) unframed.push(q.cb);
+    return { unframed, partlyFramed: partly?.cb };
+  }
 }
 
 export class H2ClientConnection {
@@ -174,8 +227,8 @@ export class H2ClientConnection {
   private pumpScheduled = false;
   /** Framing stopped at OUTPUT_BACKLOG; a completed write below OUTPUT_RESUME starts it again. */
   private blockedOnTransport = false;
-  /** Bytes written to the transport whose writes have not completed. */
-  private unsent = 0;
+  /** Bytes handed to the transport whose writes have not completed. */
+  private inFlightBytes = 0;
   /** Frames not yet handed to the transport. */
   private out: Buffer[] = [];
   private outBytes = 0;
@@ -260,6 +313,12 @@ export class H2ClientConnection {
     this.teardown(err);
   }
 
+  /** Opens the waiting streams the peer's MAX_CONCURRENT_STREAMS now allows. */
+  private startPending(): void {
+    while (!this.dead && this.pendingOpen.length > 0 && this.streams.size < this.peerMaxConcurrent)
+      this.start(this.pendingOpen.shift()!);
+  }
+
   private start(s: H2Stream): void {
     if (this.nextStreamId > MAX_WINDOW) {
       this.closeStream(s, undefined, new H2ConnectionError('out of HTTP/2 stream ids'));
@@ -289,6 +348,10 @@ export class H2ClientConnection {
   wantsToSend(s: H2Stream): void {
     if (s.id === 0 || s.closed || this.dead) return;
     this.sending.add(s);
+    this.schedulePump();
+  }
+
+  private schedulePump(): void {
     if (this.pumpScheduled) return;
     this.pumpScheduled = true;
     queueMicrotask(() => this.guard(() => this.pump()));
@@ -298,24 +361,24 @@ export class H2ClientConnection {
   private pump(): void {
     this.pumpScheduled = false;
     if (this.dead) return;
-    const drained: H2Stream[] = [];
+    const served = new Set<H2Stream>();
     while (this.sending.size > 0 && !this.transportFull()) {
       let progressed = false;
       for (const s of this.sending) {
         const result = this.sendFrom(s);
         if (result !== 'blocked') progressed = true;
         if (result !== 'more') this.sending.delete(s);
-        if (!drained.includes(s)) drained.push(s);
+        served.add(s);
       }
       if (!progressed) break;
     }
     this.flush();
     if (this.sending.size > 0 && this.transportFull()) this.blockedOnTransport = true;
-    for (const s of drained) if (!s.closed) s.events.onWritable();
+    for (const s of served) if (!s.closed) s.events.onWritable();
   }
 
   private transportFull(): boolean {
-    return this.unsent + this.outBytes >= OUTPUT_BACKLOG;
+    return this.inFlightBytes + this.outBytes >= OUTPUT_BACKLOG;
   }
 
   /** Runs `cb` once every frame made so far is written: with the next batch, or the last one. */
@@ -334,17 +397,14 @@ export class H2ClientConnection {
 
   /** A batch of writes completed: `bytes` are off our hands, and so is the memory of `released`. */
   private written(bytes: number, released: readonly (() => void)[]): void {
-    this.unsent -= bytes;
+    this.inFlightBytes -= bytes;
     this.batchesWritten++;
     for (const cb of released) cb();
     while (this.releaseAfter.length > 0 && this.releaseAfter[0]!.batch <= this.batchesWritten)
       this.releaseAfter.shift()!.cb();
-    if (this.blockedOnTransport && this.unsent <= OUTPUT_RESUME) {
+    if (this.blockedOnTransport && this.inFlightBytes <= OUTPUT_RESUME) {
       this.blockedOnTransport = false;
-      if (this.sending.size > 0 && !this.pumpScheduled) {
-        this.pumpScheduled = true;
-        queueMicrotask(() => this.guard(() => this.pump()));
-      }
+      if (this.sending.size > 0) this.schedulePump();
     }
   }
 
@@ -355,7 +415,7 @@ export class H2ClientConnection {
   private sendFrom(s: H2Stream): 'more' | 'done' | 'blocked' {
     if (s.closed || s.endSent) return 'done';
     if (s.queuedBytes === 0) {
-      this.outReleased.push(...this.takeEmpty(s));
+      s.takeEmpty(this.outReleased);
       if (s.localEnded) {
         this.emit(frameHeader(0, FrameType.DATA, Flag.END_STREAM, s.id));
         this.localEndSent(s);
@@ -366,23 +426,7 @@ export class H2ClientConnection {
     if (max <= 0) return 'blocked';
     const n = Math.min(max, s.queuedBytes);
     const pieces: Buffer[] = [];
-    const callbacks = this.outReleased;
-    let taken = 0;
-    while (taken < n) {
-      const q = s.queue[s.queueHead]!;
-      const k = Math.min(q.buf.byteLength - s.headOffset, n - taken);
-      if (k > 0) pieces.push(q.buf.subarray(s.headOffset, s.headOffset + k));
-      taken += k;
-      s.headOffset += k;
-      if (s.headOffset === q.buf.byteLength) {
-        if (q.cb) callbacks.push(q.cb);
-        s.queueHead++;
-        s.headOffset = 0;
-      }
-    }
-    s.queuedBytes -= n;
-    callbacks.push(...this.takeEmpty(s));
-    this.compactQueue(s);
+    s.take(n, pieces, this.outReleased);
     s.sendWindow -= n;
     this.connSendWindow -= n;
     const ending = s.localEnded && s.queuedBytes === 0;
@@ -390,27 +434,6 @@ export class H2ClientConnection {
     for (const p of pieces) this.emit(p);
     if (ending) this.localEndSent(s);
     return s.queuedBytes > 0 ? 'more' : 'done';
-  }
-
-  /** Callbacks of the empty buffers at the head of the queue (they have nothing to frame). */
-  private takeEmpty(s: H2Stream): (() => void)[] {
-    const cbs: (() => void)[] = [];
-    while (s.queueHead < s.queue.length && s.queue[s.queueHead]!.buf.byteLength === 0) {
-      const cb = s.queue[s.queueHead++]!.cb;
-      if (cb) cbs.push(cb);
-    }
-    this.compactQueue(s);
-    return cbs;
-  }
-
-  private compactQueue(s: H2Stream): void {
-    if (s.queueHead === s.queue.length) {
-      s.queue.length = 0;
-      s.queueHead = 0;
-    } else if (s.queueHead >= 256) {
-      s.queue.splice(0, s.queueHead);
-      s.queueHead = 0;
-    }
   }
 
   private localEndSent(s: H2Stream): void {
@@ -439,24 +462,13 @@ export class H2ClientConnection {
     this.sending.delete(s);
     this.toCredit.delete(s);
     if (this.dataStream === s) this.dataStream = undefined;
-    // Dropped: nothing refers to the queued buffers any more, except the head's frames already
-    // made (headOffset > 0), which are released once the writes holding them complete.
-    const dropped = s.queue.slice(s.queueHead);
-    const framedHead = s.headOffset > 0 ? dropped.shift() : undefined;
-    s.queue.length = 0;
-    s.queueHead = 0;
-    s.headOffset = 0;
-    s.queuedBytes = 0;
-    if (framedHead?.cb) this.releaseAfterWrites(framedHead.cb);
-    for (const q of dropped) q.cb?.();
+    // Dropped: nothing refers to the queued buffers any more, except the one partly framed, whose
+    // frames are released once the writes holding them complete.
+    const { unframed, partlyFramed } = s.dropQueued();
+    if (partlyFramed) this.releaseAfterWrites(partlyFramed);
+    for (const cb of unframed) cb();
     s.events.onClose(rstCode, error);
-    while (
-      !this.dead &&
-      !this.goAway &&
-      this.pendingOpen.length > 0 &&
-      this.streams.size < this.peerMaxConcurrent
-    )
-      this.start(this.pendingOpen.shift()!);
+    if (!this.goAway) this.startPending();
     if (this.goAway && this.streams.size === 0 && !this.dead) this.destroy();
   }
 
@@ -528,7 +540,7 @@ export class H2ClientConnection {
       for (const cb of released) this.afterInFlight(cb);
       return;
     }
-    this.unsent += bytes;
+    this.inFlightBytes += bytes;
     this.batchesFlushed++;
     const acks = this.acksOut;
     this.acksOut = 0;
@@ -577,7 +589,7 @@ export class H2ClientConnection {
   /** A connection error: GOAWAY with `code`, then down. */
   private fail(code: number, message: string): void {
     if (this.dead) return;
-    const err = new H2ConnectionError(`HTTP/2 ${errorCodeName(code)}: ${message}`, code);
+    const err = new H2ConnectionError(`HTTP/2 ${errorCodeName(code)}: ${message}`);
     const lastPeerStream = u32(0);
     this.emit(smallFrame(FrameType.GOAWAY, 0, 0, Buffer.concat([lastPeerStream, u32(code)])));
     this.flush();
@@ -657,12 +669,13 @@ export class H2ClientConnection {
       if (this.remaining === 0 && !this.dead) this.endOfData();
       return;
     }
-    this.payloadParts = [];
-    if (this.frameLength === 0) {
-      this.payloadParts = undefined;
-      this.remaining = -1;
-      this.onFrame(Buffer.alloc(0));
+    if (this.frameLength > 0) {
+      this.payloadParts = [];
+      return;
     }
+    this.payloadParts = undefined;
+    this.remaining = -1;
+    this.onFrame(Buffer.alloc(0));
   }
 
   /** Flow control for a DATA frame of `length` bytes; the stream its payload goes to. */
@@ -712,60 +725,18 @@ export class H2ClientConnection {
     const flags = this.frameFlags;
     const sid = this.frameStream;
     switch (this.frameType) {
-      case FrameType.DATA: {
-        // Padded: the payload was gathered whole.
-        const s = this.receiveData(sid, payload.byteLength);
-        const body = this.unpad(payload, flags);
-        if (body === undefined) return;
-        if (s !== undefined && !s.closed) {
-          if (body.byteLength > 0) s.events.onData(body);
-          if ((flags & Flag.END_STREAM) !== 0 && !s.closed) this.remoteEnd(s);
-        }
-        return;
-      }
-      case FrameType.HEADERS: {
-        if (sid === 0) return this.fail(ErrorCode.PROTOCOL_ERROR, 'HEADERS on stream 0');
-        let body = this.unpad(payload, flags);
-        if (body === undefined) return;
-        if ((flags & Flag.PRIORITY) !== 0) {
-          if (body.byteLength < 5) return this.fail(ErrorCode.FRAME_SIZE_ERROR, 'short HEADERS priority');
-          body = body.subarray(5);
-        }
-        if ((flags & Flag.END_HEADERS) !== 0) this.onHeaderBlock(sid, flags, body);
-        else this.continuation = { stream: sid, flags, parts: [Buffer.from(body)], bytes: body.byteLength };
-        return;
-      }
-      case FrameType.CONTINUATION: {
-        const c = this.continuation;
-        if (c === undefined || c.stream !== sid)
-          return this.fail(ErrorCode.PROTOCOL_ERROR, 'CONTINUATION without the HEADERS it continues');
-        c.parts.push(Buffer.from(payload));
-        c.bytes += payload.byteLength;
-        if (c.bytes > MAX_HEADER_BLOCK || c.parts.length > MAX_CONTINUATIONS)
-          return this.fail(ErrorCode.ENHANCE_YOUR_CALM, `a header block over ${MAX_HEADER_BLOCK} bytes`);
-        if ((flags & Flag.END_HEADERS) !== 0) {
-          this.continuation = undefined;
-          this.onHeaderBlock(sid, c.flags, Buffer.concat(c.parts));
-        }
-        return;
-      }
-      case FrameType.RST_STREAM: {
-        if (payload.byteLength !== 4)
-          return this.fail(ErrorCode.FRAME_SIZE_ERROR, 'RST_STREAM of the wrong size');
-        if (sid === 0) return this.fail(ErrorCode.PROTOCOL_ERROR, 'RST_STREAM on stream 0');
-        const s = this.streams.get(sid);
-        if (s !== undefined) this.closeStream(s, payload.readUInt32BE(0), undefined);
-        return;
-      }
+      case FrameType.DATA:
+        return this.onPaddedData(sid, flags, payload);
+      case FrameType.HEADERS:
+        return this.onHeaders(sid, flags, payload);
+      case FrameType.CONTINUATION:
+        return this.onContinuation(sid, flags, payload);
+      case FrameType.RST_STREAM:
+        return this.onReset(sid, payload);
       case FrameType.SETTINGS:
         return this.onSettings(sid, flags, payload);
       case FrameType.PING:
-        if (payload.byteLength !== 8) return this.fail(ErrorCode.FRAME_SIZE_ERROR, 'PING of the wrong size');
-        if (sid !== 0) return this.fail(ErrorCode.PROTOCOL_ERROR, 'PING on a stream');
-        if ((flags & Flag.ACK) !== 0 || this.controlFlood()) return;
-        this.emit(smallFrame(FrameType.PING, Flag.ACK, 0, payload));
-        this.acksOut++;
-        return;
+        return this.onPing(sid, flags, payload);
       case FrameType.GOAWAY:
         return this.onGoAway(payload);
       case FrameType.WINDOW_UPDATE:
@@ -776,6 +747,56 @@ export class H2ClientConnection {
         // PRIORITY and unknown frame types are ignored.
         return;
     }
+  }
+
+  /** A padded DATA frame, gathered whole (unpadded ones go on as they come: onBytes). */
+  private onPaddedData(sid: number, flags: number, payload: Buffer): void {
+    const s = this.receiveData(sid, payload.byteLength);
+    const body = this.unpad(payload, flags);
+    if (body === undefined || s === undefined || s.closed) return;
+    if (body.byteLength > 0) s.events.onData(body);
+    if ((flags & Flag.END_STREAM) !== 0 && !s.closed) this.remoteEnd(s);
+  }
+
+  private onHeaders(sid: number, flags: number, payload: Buffer): void {
+    if (sid === 0) return this.fail(ErrorCode.PROTOCOL_ERROR, 'HEADERS on stream 0');
+    let body = this.unpad(payload, flags);
+    if (body === undefined) return;
+    if ((flags & Flag.PRIORITY) !== 0) {
+      if (body.byteLength < 5) return this.fail(ErrorCode.FRAME_SIZE_ERROR, 'short HEADERS priority');
+      body = body.subarray(5);
+    }
+    if ((flags & Flag.END_HEADERS) !== 0) this.onHeaderBlock(sid, flags, body);
+    else this.continuation = { stream: sid, flags, parts: [Buffer.from(body)], bytes: body.byteLength };
+  }
+
+  private onContinuation(sid: number, flags: number, payload: Buffer): void {
+    const c = this.continuation;
+    if (c === undefined || c.stream !== sid)
+      return this.fail(ErrorCode.PROTOCOL_ERROR, 'CONTINUATION without the HEADERS it continues');
+    c.parts.push(Buffer.from(payload));
+    c.bytes += payload.byteLength;
+    if (c.bytes > MAX_HEADER_BLOCK || c.parts.length > MAX_CONTINUATIONS)
+      return this.fail(ErrorCode.ENHANCE_YOUR_CALM, `a header block over ${MAX_HEADER_BLOCK} bytes`);
+    if ((flags & Flag.END_HEADERS) === 0) return;
+    this.continuation = undefined;
+    this.onHeaderBlock(sid, c.flags, Buffer.concat(c.parts));
+  }
+
+  private onReset(sid: number, payload: Buffer): void {
+    if (payload.byteLength !== 4)
+      return this.fail(ErrorCode.FRAME_SIZE_ERROR, 'RST_STREAM of the wrong size');
+    if (sid === 0) return this.fail(ErrorCode.PROTOCOL_ERROR, 'RST_STREAM on stream 0');
+    const s = this.streams.get(sid);
+    if (s !== undefined) this.closeStream(s, payload.readUInt32BE(0), undefined);
+  }
+
+  private onPing(sid: number, flags: number, payload: Buffer): void {
+    if (payload.byteLength !== 8) return this.fail(ErrorCode.FRAME_SIZE_ERROR, 'PING of the wrong size');
+    if (sid !== 0) return this.fail(ErrorCode.PROTOCOL_ERROR, 'PING on a stream');
+    if ((flags & Flag.ACK) !== 0 || this.controlFlood()) return;
+    this.emit(smallFrame(FrameType.PING, Flag.ACK, 0, payload));
+    this.acksOut++;
   }
 
   /** Fails the connection when answers to the peer's control frames pile up unsent. */
@@ -859,8 +880,7 @@ export class H2ClientConnection {
     }
     this.emit(smallFrame(FrameType.SETTINGS, Flag.ACK, 0));
     this.acksOut++;
-    while (this.pendingOpen.length > 0 && this.streams.size < this.peerMaxConcurrent)
-      this.start(this.pendingOpen.shift()!);
+    this.startPending();
   }
 
   private onGoAway(payload: Buffer): void {
@@ -868,7 +888,7 @@ export class H2ClientConnection {
     const last = payload.readUInt32BE(0) & MAX_WINDOW;
     const code = payload.readUInt32BE(4);
     this.goAway = true;
-    const why = new H2ConnectionError(`the peer sent GOAWAY (${errorCodeName(code)})`, code);
+    const why = new H2ConnectionError(`the peer sent GOAWAY (${errorCodeName(code)})`);
     for (const s of [...this.streams.values()]) if (s.id > last) this.closeStream(s, undefined, why);
     for (const s of this.pendingOpen.splice(0)) this.closeStream(s, undefined, why);
     if (this.streams.size === 0) this.destroy();
@@ -893,11 +913,4 @@ export class H2ClientConnection {
     if (s.sendWindow > MAX_WINDOW) return this.resetStream(s, ErrorCode.FLOW_CONTROL_ERROR);
     if (s.queuedBytes > 0) this.wantsToSend(s);
   }
-}
-
-function setting(id: number, value: number): Buffer {
-  const b = Buffer.allocUnsafe(6);
-  b.writeUInt16BE(id, 0);
-  b.writeUInt32BE(value >>> 0, 2);
-  return b;
 }

@@ -78,6 +78,14 @@ export function smallFrame(type: number, flags: number, streamId: number, payloa
   return f;
 }
 
+/** One SETTINGS parameter: 16-bit id, 32-bit value. */
+export function setting(id: number, value: number): Buffer {
+  const b = Buffer.allocUnsafe(6);
+  b.writeUInt16BE(id, 0);
+  b.writeUInt32BE(value >>> 0, 2);
+  return b;
+}
+
 export function u32(value: number): Buffer {
   const b = Buffer.allocUnsafe(4);
   b.writeUInt32BE(value >>> 0, 0);
