@@ -205,11 +205,14 @@ export async function sendTarToClient(
         continue;
       }
       // The BytesMessage by hand: its framing in front, the chunk itself behind (no copy of it).
-      await call.sendFramed(
-        bytesMessagePrefix(chunk.byteLength),
-        chunk,
-        item instanceof Uint8Array ? undefined : () => item.release(),
-      );
+      try {
+        call.writeFrames(bytesMessagePrefix(chunk.byteLength));
+      } catch (err) {
+        releaseChunk(item);
+        throw err;
+      }
+      const more = call.writeFrames(chunk, item instanceof Uint8Array ? undefined : () => item.release());
+      if (!more) await call.waitWritable();
     }
   } catch (err) {
     call.end();

@@ -18,12 +18,8 @@ export type CallMetadata = Readonly<Record<string, string | readonly string[]>>;
 export interface SessionStreamCall extends AsyncIterable<Uint8Array> {
   /** Sends one message; waits while the peer applies backpressure. */
   send(message: Uint8Array): Promise<void>;
-  /**
-   * As send, for a message already framed with gRPC's 5-byte prefix (saves a copy). With `rest`,
-   * the message continues there: it is written as is, so it must not change until `released`
-   * runs (once, whether this throws or not) when its bytes are written or dropped.
-   */
-  sendFramed(frame: Uint8Array, rest?: Uint8Array, released?: () => void): Promise<void>;
+  /** As send, for a message already framed with gRPC's 5-byte prefix (saves a copy). */
+  sendFramed(frame: Uint8Array): Promise<void>;
   /**
    * Queues messages already framed back to back, as they are (no copy); `released` runs once
    * their bytes are written or dropped (always, also when this throws). False: wait for waitWritable()
@@ -418,18 +414,11 @@ class GrpcCall implements SessionStreamCall {
     }
   }
 
-  async sendFramed(framed: Uint8Array, rest?: Uint8Array, released?: () => void): Promise<void> {
-    this.checkWritable(released);
-    const frame = Buffer.isBuffer(framed)
-      ? framed
-      : Buffer.from(framed.buffer, framed.byteOffset, framed.byteLength);
-    if (rest !== undefined && rest.byteLength > 0) {
-      // Head and body queued as they are: the body is not copied into a frame.
-      this.out.flush();
-      this.stream.write(frame);
-      this.stream.write(Buffer.from(rest.buffer, rest.byteOffset, rest.byteLength), released);
-    } else this.out.push(frame);
-    if (rest === undefined || rest.byteLength === 0) released?.();
+  async sendFramed(framed: Uint8Array): Promise<void> {
+    this.checkWritable(undefined);
+    this.out.push(
+      Buffer.isBuffer(framed) ? framed : Buffer.from(framed.buffer, framed.byteOffset, framed.byteLength),
+    );
     // Keep a backlog queued for the connection to frame as its windows open, rather than waiting
     // for each write to go out.
     if (this.stream.queuedBytes + this.out.pendingBytes < SEND_BACKLOG) return;
