@@ -46,9 +46,7 @@ export function serverMessageStream(call: ServerDuplexStream<Buffer, Buffer>): M
   // of tens of thousands of packets); through grpc-js otherwise.
   const rawIn = serverCallStream(call);
   const taken = rawIn ? RawMessageReader.takeOver(rawIn) : undefined;
-  const batches = rawIn && taken ? new BatchQueue(rawIn) : undefined;
-  if (batches) taken?.listen(batches);
-  const reader = batches ?? new CallReader(call);
+  const reader = new MessageQueue(rawIn && taken ? rawSource(rawIn, taken) : callSource(call));
   const out = new CoalescingWriter((chunk) => {
     if (raw && !raw.destroyed && !raw.closed && !raw.writableEnded) raw.write(chunk);
   });
@@ -90,92 +88,9 @@ export function serverMessageStream(call: ServerDuplexStream<Buffer, Buffer>): M
       flush();
       if (!call.writableEnded && !call.destroyed) call.end();
     },
-    ...(batches ? { nextBatch: () => batches.nextBatch() } : {}),
+    nextBatch: () => reader.nextBatch(),
     [Symbol.asyncIterator]: () => reader.iterator(),
   };
-}
-
-/**
- * What a RawMessageReader delivers, queued for a reader that takes it a batch at a time; the
- * stream is paused (HTTP/2 flow control pushes back) while too much is queued.
- */
-class BatchQueue implements FrameListener {
-  private queue: Uint8Array[] = [];
-  /** Messages before this index were taken one at a time (iterator). */
-  private head = 0;
-  private queuedBytes = 0;
-  private wake: (() => void) | undefined;
-  private ended = false;
-  private failure: { readonly err: unknown } | undefined;
-
-  constructor(private readonly stream: Http2Stream) {}
-
-  message(bytes: Uint8Array): void {
-    this.queue.push(bytes);
-    this.queuedBytes += bytes.byteLength;
-    if (this.queue.length >= MAX_QUEUED_MESSAGES || this.queuedBytes >= MAX_QUEUED_BYTES) this.stream.pause();
-    this.poke();
-  }
-
-  packet(): void {
-    // RawMessageReader delivers messages, never decoded packets.
-  }
-
-  end(): void {
-    this.ended = true;
-    this.poke();
-  }
-
-  error(err: unknown): void {
-    this.failure ??= { err };
-    this.poke();
-  }
-
-  private poke(): void {
-    const w = this.wake;
-    this.wake = undefined;
-    w?.();
-  }
-
-  /** Every queued message, waiting for one; undefined at the end. */
-  async nextBatch(): Promise<Uint8Array[] | undefined> {
-    if (!(await this.ready())) return undefined;
-    const batch = this.head === 0 ? this.queue : this.queue.slice(this.head);
-    this.taken();
-    return batch;
-  }
-
-  /** One message at a time; a loop that leaves loses nothing (several may read in turn). */
-  iterator(): AsyncIterator<Uint8Array> {
-    const next = async (): Promise<IteratorResult<Uint8Array>> => {
-      if (!(await this.ready())) return { done: true, value: undefined };
-      const m = this.queue[this.head++]!;
-      this.queuedBytes -= m.byteLength;
-      if (this.head === this.queue.length) this.taken();
-      return { done: false, value: m };
-    };
-    return { next, return: async () => ({ done: true, value: undefined }) };
-  }
-
-  /** Waits for a message: true when one is queued, false at the end. */
-  private async ready(): Promise<boolean> {
-    for (;;) {
-      if (this.head < this.queue.length) return true;
-      if (this.failure) throw this.failure.err;
-      if (this.ended) return false;
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-      });
-    }
-  }
-
-  /** The queue was emptied: reading may go on. */
-  private taken(): void {
-    this.queue = [];
-    this.head = 0;
-    this.queuedBytes = 0;
-    if (this.stream.isPaused() && !this.stream.destroyed) this.stream.resume();
-  }
 }
 
 /**
@@ -186,7 +101,7 @@ class BatchQueue implements FrameListener {
 export function serverFrameChannel(call: ServerDuplexStream<Buffer, Buffer>): FrameChannel | undefined {
   const raw = serverCallStream(call);
   if (raw === undefined) return undefined;
-  const reader = RawMessageReader.takeOver(raw) ?? new CallReader(call);
+  const reader = RawMessageReader.takeOver(raw) ?? new MessageQueue(callSource(call));
   let headersSent = false;
   return {
     write: (frames, done) => {
@@ -319,28 +234,71 @@ class RawMessageReader {
   }
 }
 
-/** Pausing the call (HTTP/2 flow control pushes back) past this many queued messages or bytes. */
+/** Pausing the source (HTTP/2 flow control pushes back) past this many queued messages or bytes. */
 const MAX_QUEUED_MESSAGES = 4096;
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 
+/** Where a MessageQueue's messages come from, and how it is held back. */
+interface MessageSource {
+  /** Starts delivering: each message, then the end or an error. */
+  start(sink: { message(m: Uint8Array): void; end(): void; error(err: unknown): void }): void;
+  pause(): void;
+  resume(): void;
+  isPaused(): boolean;
+}
+
+/** A grpc-js call's messages, through its 'data' events. */
+function callSource(call: ServerDuplexStream<Buffer, Buffer>): MessageSource {
+  return {
+    start: (sink) => {
+      call.on('data', (m: Buffer) => sink.message(m));
+      call.once('end', () => sink.end());
+      call.once('close', () => sink.end());
+      call.once('error', (err: unknown) => sink.error(err));
+    },
+    pause: () => call.pause(),
+    resume: () => call.resume(),
+    isPaused: () => call.isPaused(),
+  };
+}
+
+/** The messages a RawMessageReader reads off the call's HTTP/2 stream (paused as a whole). */
+function rawSource(stream: Http2Stream, reader: RawMessageReader): MessageSource {
+  return {
+    start: (sink) =>
+      reader.listen({
+        message: (m) => sink.message(m),
+        packet: () => {},
+        end: () => sink.end(),
+        error: (err) => sink.error(err),
+      }),
+    pause: () => stream.pause(),
+    resume: () => {
+      if (!stream.destroyed) stream.resume();
+    },
+    isPaused: () => stream.isPaused(),
+  };
+}
+
 /**
- * Reads a call through 'data' events into a queue: the Readable async iterator cost a read() and
- * a promise per message, which showed at tens of thousands of small fsutil packets. Several
- * loops may read in turn; leaving one neither loses messages nor destroys the call.
+ * Messages queued for a reader that takes them one at a time (the iterator: a read() and a
+ * promise per message showed at tens of thousands of small fsutil packets), a batch at a time, or
+ * as they arrive (listen). Several loops may read in turn; leaving one neither loses messages nor
+ * ends the call.
  */
-class CallReader {
+class MessageQueue {
   private readonly queue: Uint8Array[] = [];
   private head = 0;
   private queuedBytes = 0;
   private wake: (() => void) | undefined;
   private ended = false;
   private error: unknown;
-  private attached = false;
+  private started = false;
   /** Set: messages go to it as they arrive, not into the queue. */
   private listener: FrameListener | undefined;
   private settled = false;
 
-  constructor(private readonly call: ServerDuplexStream<Buffer, Buffer>) {}
+  constructor(private readonly source: MessageSource) {}
 
   /**
    * Hands every message (those queued first) to `listener` as it arrives, then the end or the
@@ -349,18 +307,71 @@ class CallReader {
   listen(listener: FrameListener | undefined): void {
     this.listener = listener;
     if (listener === undefined) return;
-    this.attach();
+    this.start();
     while (this.listener === listener && this.head < this.queue.length) {
       const m = this.queue[this.head++]!;
       this.queuedBytes -= m.byteLength;
       listener.message(m);
     }
+    this.compact();
+    if (this.source.isPaused()) this.source.resume();
+    if (this.listener === listener) this.settle();
+  }
+
+  /** Every queued message, waiting for one; undefined at the end. */
+  async nextBatch(): Promise<Uint8Array[] | undefined> {
+    if (!(await this.ready())) return undefined;
+    const batch = this.queue.slice(this.head);
+    this.head = this.queue.length;
+    this.queuedBytes = 0;
+    this.taken();
+    return batch;
+  }
+
+  iterator(): AsyncIterator<Uint8Array> {
+    const next = async (): Promise<IteratorResult<Uint8Array>> => {
+      if (!(await this.ready())) return { done: true, value: undefined };
+      const m = this.queue[this.head++]!;
+      this.queuedBytes -= m.byteLength;
+      this.taken();
+      return { done: false, value: m };
+    };
+    return { next, return: async () => ({ done: true, value: undefined }) };
+  }
+
+  /** Waits for a message: true when one is queued, false at the end. */
+  private async ready(): Promise<boolean> {
+    this.start();
+    for (;;) {
+      if (this.head < this.queue.length) return true;
+      if (this.error !== undefined) throw this.error;
+      if (this.ended) return false;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    }
+  }
+
+  /** Messages were taken: drop them, and let the source go on below half the limits. */
+  private taken(): void {
+    this.compact();
+    if (
+      this.source.isPaused() &&
+      this.queue.length - this.head < MAX_QUEUED_MESSAGES / 2 &&
+      this.queuedBytes < MAX_QUEUED_BYTES / 2
+    )
+      this.source.resume();
+  }
+
+  private compact(): void {
     if (this.head === this.queue.length) {
       this.queue.length = 0;
       this.head = 0;
+    } else if (this.head >= 1024) {
+      // Consumed messages must not stay referenced while the queue never quite empties.
+      this.queue.splice(0, this.head);
+      this.head = 0;
     }
-    if (this.call.isPaused()) this.call.resume();
-    if (this.listener === listener) this.settle();
   }
 
   /** Tells the listener of the end or the error, once. */
@@ -376,74 +387,38 @@ class CallReader {
     }
   }
 
-  private attach(): void {
-    if (this.attached) return;
-    this.attached = true;
-    const call = this.call;
-    const poke = () => {
-      const w = this.wake;
-      this.wake = undefined;
-      w?.();
-    };
-    call.on('data', (m: Buffer) => {
-      if (this.listener !== undefined) {
-        this.listener.message(m);
-        return;
-      }
-      this.queue.push(m);
-      this.queuedBytes += m.byteLength;
-      if (this.queue.length - this.head >= MAX_QUEUED_MESSAGES || this.queuedBytes >= MAX_QUEUED_BYTES)
-        call.pause();
-      poke();
-    });
-    call.once('end', () => {
-      this.ended = true;
-      poke();
-      this.settle();
-    });
-    call.once('close', () => {
-      this.ended = true;
-      poke();
-      this.settle();
-    });
-    call.once('error', (err: unknown) => {
-      this.error ??= err;
-      poke();
-      this.settle();
-    });
+  private poke(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
   }
 
-  iterator(): AsyncIterator<Uint8Array> {
-    this.attach();
-    const next = async (): Promise<IteratorResult<Uint8Array>> => {
-      for (;;) {
-        if (this.head < this.queue.length) {
-          const m = this.queue[this.head++]!;
-          this.queuedBytes -= m.byteLength;
-          if (this.head === this.queue.length) {
-            this.queue.length = 0;
-            this.head = 0;
-          } else if (this.head >= 1024) {
-            // Consumed messages must not stay referenced while the queue never quite empties.
-            this.queue.splice(0, this.head);
-            this.head = 0;
-          }
-          if (
-            this.call.isPaused() &&
-            this.queue.length - this.head < MAX_QUEUED_MESSAGES / 2 &&
-            this.queuedBytes < MAX_QUEUED_BYTES / 2
-          )
-            this.call.resume();
-          return { done: false, value: m };
+  private start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.source.start({
+      message: (m) => {
+        if (this.listener !== undefined) {
+          this.listener.message(m);
+          return;
         }
-        if (this.error !== undefined) throw this.error;
-        if (this.ended) return { done: true, value: undefined };
-        await new Promise<void>((resolve) => {
-          this.wake = resolve;
-        });
-      }
-    };
-    return { next, return: async () => ({ done: true, value: undefined }) };
+        this.queue.push(m);
+        this.queuedBytes += m.byteLength;
+        if (this.queue.length - this.head >= MAX_QUEUED_MESSAGES || this.queuedBytes >= MAX_QUEUED_BYTES)
+          this.source.pause();
+        this.poke();
+      },
+      end: () => {
+        this.ended = true;
+        this.poke();
+        this.settle();
+      },
+      error: (err) => {
+        this.error ??= err;
+        this.poke();
+        this.settle();
+      },
+    });
   }
 }
 
