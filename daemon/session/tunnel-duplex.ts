@@ -9,6 +9,7 @@ import {
   serverCallStream,
   varintLength,
 } from '../../proto/grpc-raw-stream.js';
+import { WriteFence } from './write-fence.js';
 
 /**
  * The session tunnel: a gRPC bidi stream of BytesMessage turned into a byte pipe (BuildKit's
@@ -121,10 +122,8 @@ export class TunnelDuplex extends Duplex {
   private pushPending: (() => void) | undefined;
   /** Set while blocked on the raw stream: ends the wait once its backlog is down to RAW_RESUME. */
   private rawUnblock: (() => void) | undefined;
-  /** Daemon side: direct writes to the raw stream whose callbacks have not run. */
-  private rawInFlight = 0;
-  /** Daemon side: releases waiting for rawInFlight to come to 0 (releaseAfterRaw). */
-  private afterRaw: (() => void)[] = [];
+  /** Daemon side: the direct writes to the raw stream, for releases that wait for them. */
+  private readonly rawWrites = new WriteFence();
   /** Callback of each message written to the raw stream: its bytes have reached the socket. */
   private readonly rawWritten = (): void => {
     const raw = this.raw;
@@ -338,12 +337,11 @@ export class TunnelDuplex extends Duplex {
             // The daemon's writer (its HTTP/2 client) sends buffers it reuses once their writes
             // complete: complete them when HTTP/2 has written these bytes to the socket, not before.
             // The writer bounds what it has in flight, so the tunnel need not push back as well.
-            this.rawInFlight++;
+            this.rawWrites.start();
             raw.write(parts[parts.length - 1], (err?: Error | null) => {
-              this.rawInFlight--;
+              this.rawWrites.complete();
               this.release(held, err ?? null);
               this.rawWritten();
-              if (this.rawInFlight === 0) for (const release of this.afterRaw.splice(0)) release();
             });
             raw.uncork();
             return;
@@ -390,7 +388,7 @@ export class TunnelDuplex extends Duplex {
    * not reuse their memory yet.
    */
   private releaseAfterRaw(cbs: WriteCallback[], err: Error | null): void {
-    if (this.isServerCall && this.rawInFlight > 0) this.afterRaw.push(...cbs.map((cb) => () => cb(err)));
+    if (this.isServerCall) this.rawWrites.after(() => this.release(cbs, err));
     else this.release(cbs, err);
   }
 

@@ -17,6 +17,7 @@ import {
   u32,
 } from './frames.js';
 import { encodeHeaders, type HeaderList, HpackDecoder, HpackError } from './hpack.js';
+import { WriteFence } from '../write-fence.js';
 
 /**
  * A minimal HTTP/2 client (RFC 9113) for the session tunnel, where the daemon calls the gRPC server
@@ -256,11 +257,8 @@ export class H2ClientConnection {
   private dataStream: H2Stream | undefined;
   /** A header block waiting for its CONTINUATION frames. */
   private continuation: { stream: number; flags: number; parts: Buffer[]; bytes: number } | undefined;
-  /** Flushed batches, and how many of them have completed (writes complete in order). */
-  private batchesFlushed = 0;
-  private batchesWritten = 0;
-  /** Releases waiting for the batch they name to complete. */
-  private readonly releaseAfter: { batch: number; cb: () => void }[] = [];
+  /** The batches handed to the transport, for releases that wait for them to be written. */
+  private readonly fence = new WriteFence();
 
   constructor(
     private readonly conn: Duplex,
@@ -386,22 +384,14 @@ export class H2ClientConnection {
     if (this.out.length > 0) {
       this.outReleased.push(cb);
       this.scheduleFlush();
-    } else this.afterInFlight(cb);
-  }
-
-  /** Runs `cb` once the batches handed to the transport so far are written (now if none is left). */
-  private afterInFlight(cb: () => void): void {
-    if (this.batchesWritten < this.batchesFlushed) this.releaseAfter.push({ batch: this.batchesFlushed, cb });
-    else cb();
+    } else this.fence.after(cb);
   }
 
   /** A batch of writes completed: `bytes` are off our hands, and so is the memory of `released`. */
   private written(bytes: number, released: readonly (() => void)[]): void {
     this.inFlightBytes -= bytes;
-    this.batchesWritten++;
     for (const cb of released) cb();
-    while (this.releaseAfter.length > 0 && this.releaseAfter[0]!.batch <= this.batchesWritten)
-      this.releaseAfter.shift()!.cb();
+    this.fence.complete();
     if (this.blockedOnTransport && this.inFlightBytes <= OUTPUT_RESUME) {
       this.blockedOnTransport = false;
       if (this.sending.size > 0) this.schedulePump();
@@ -537,11 +527,11 @@ export class H2ClientConnection {
     this.outReleased = [];
     if (this.dead || this.conn.destroyed || this.conn.writableEnded) {
       // Never written; earlier parts of these buffers may still be, in batches in flight.
-      for (const cb of released) this.afterInFlight(cb);
+      for (const cb of released) this.fence.after(cb);
       return;
     }
     this.inFlightBytes += bytes;
-    this.batchesFlushed++;
+    this.fence.start();
     const acks = this.acksOut;
     this.acksOut = 0;
     this.acksInFlight += acks;
@@ -565,7 +555,7 @@ export class H2ClientConnection {
     // flight, are written (the transport runs those callbacks, with an error, when it goes down).
     const released = this.outReleased;
     this.outReleased = [];
-    for (const cb of released) this.afterInFlight(cb);
+    for (const cb of released) this.fence.after(cb);
     const why = err ?? new H2ConnectionError('the session connection closed');
     for (const s of [...this.streams.values(), ...this.pendingOpen]) this.closeStream(s, undefined, why);
     this.resolveClosed(err);
