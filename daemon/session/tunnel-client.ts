@@ -5,6 +5,7 @@ import { decodeGrpcMessage, errorFromGrpcStatus, SessionCallError } from './grpc
 import { H2ClientConnection, type H2Stream } from './h2/connection.js';
 import { ErrorCode } from './h2/frames.js';
 import { CoalescingWriter } from '../../proto/grpc-raw-stream.js';
+import { MessageQueue, type MessageSink } from '../../proto/message-queue.js';
 import { type HeaderList, HpackError } from './h2/hpack.js';
 
 /**
@@ -131,20 +132,28 @@ export class TunnelGrpcClient {
 }
 
 class GrpcCall implements SessionStreamCall {
-  private queue: Uint8Array[] = [];
-  private queuedBytes = 0;
   /** Received bytes not yet framed into messages, as they came off the stream. */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
-  private wake: (() => void) | undefined;
   private status: number | undefined;
   private statusMessage = '';
   private error: KilnError | undefined;
   private finished = false;
   private sawResponse = false;
-  private readDone = false;
-  /** Reading is paused: too much is queued for the reader. */
-  private paused = false;
+  /** Where received messages go (set as the queue opens, in the constructor). */
+  private sink!: MessageSink;
+  /** Received messages for the reader; the stream is paused while too many wait. */
+  private readonly incoming = new MessageQueue(
+    {
+      start: (sink) => {
+        this.sink = sink;
+      },
+      pause: () => this.stream.pause(),
+      resume: () => this.stream.resume(),
+      isPaused: () => this.stream.paused,
+    },
+    { messages: MAX_BUFFERED_MESSAGES, bytes: MAX_BUFFERED_BYTES },
+  );
   /** Small framed messages gathered into fewer stream writes. */
   private readonly out = new CoalescingWriter((chunk) => {
     if (!this.stream.localEnded && !this.stream.closed) this.stream.write(chunk);
@@ -168,6 +177,7 @@ class GrpcCall implements SessionStreamCall {
     });
     // Callers that only iterate learn the outcome there; avoid unhandled rejections.
     this.done.catch(() => {});
+    this.incoming.open();
     this.stream = h2.open(headers, {
       onHeaders: (h, endStream) => this.onHeaders(h, endStream),
       onData: (chunk) => this.onData(chunk),
@@ -192,8 +202,8 @@ class GrpcCall implements SessionStreamCall {
   /** The response side ended (trailers), maybe while our request side is still open. */
   private onEnd(): void {
     if (this.status === GrpcStatus.OK && this.pendingBytes === 0) {
-      this.readDone = true;
-      this.poke();
+      // Readers finish; the call's outcome still comes with the stream's close.
+      this.sink.end();
     } else if (this.status !== undefined && this.status !== GrpcStatus.OK) {
       this.fail(errorFromGrpcStatus(this.status, this.statusMessage, this.method));
     }
@@ -286,24 +296,8 @@ class GrpcCall implements SessionStreamCall {
       }
       if (this.pendingBytes < 5 + length) break;
       this.skip(5);
-      this.queue.push(this.take(length));
-      this.queuedBytes += length;
+      this.sink.message(this.take(length));
     }
-    if (
-      !this.paused &&
-      (this.queue.length >= MAX_BUFFERED_MESSAGES || this.queuedBytes >= MAX_BUFFERED_BYTES)
-    ) {
-      this.paused = true;
-      this.stream.pause();
-    }
-    this.poke();
-  }
-
-  /** Reading resumes once the reader has taken what was queued (see MAX_BUFFERED_MESSAGES). */
-  private resumeReading(): void {
-    if (!this.paused) return;
-    this.paused = false;
-    this.stream.resume();
   }
 
   /** Drops `n` pending bytes (a message prefix). */
@@ -370,18 +364,12 @@ class GrpcCall implements SessionStreamCall {
     w?.();
   }
 
-  private poke(): void {
-    const w = this.wake;
-    this.wake = undefined;
-    w?.();
-  }
-
   private fail(err: KilnError): void {
     if (this.finished) return;
     this.finished = true;
     this.error = err;
     this.rejectDone(err);
-    this.poke();
+    this.sink.error(err);
     // A sender waiting for the backlog to shrink learns of the failure now, not never.
     this.wakeSender();
   }
@@ -390,7 +378,7 @@ class GrpcCall implements SessionStreamCall {
     if (this.finished) return;
     this.finished = true;
     this.resolveDone();
-    this.poke();
+    this.sink.end();
   }
 
   async send(message: Uint8Array): Promise<void> {
@@ -455,45 +443,13 @@ class GrpcCall implements SessionStreamCall {
     this.stream.end();
   }
 
-  async nextBatch(): Promise<Uint8Array[] | undefined> {
-    for (;;) {
-      if (this.queue.length > 0) {
-        const batch = this.queue;
-        this.queue = [];
-        this.queuedBytes = 0;
-        this.resumeReading();
-        return batch;
-      }
-      if (this.error) throw this.error;
-      if (this.finished || this.readDone) return undefined;
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-      });
-    }
+  nextBatch(): Promise<Uint8Array[] | undefined> {
+    return this.incoming.nextBatch();
   }
 
-  /**
-   * Several loops may read in turn (e.g. the fsutil code, then a drain); leaving one does not
-   * cancel. A plain iterator rather than an async generator: cheaper per message.
-   */
+  /** Several loops may read in turn (e.g. the fsutil code, then a drain); leaving one does not cancel. */
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    const next = async (): Promise<IteratorResult<Uint8Array>> => {
-      for (;;) {
-        const m = this.queue.shift();
-        if (m !== undefined) {
-          this.queuedBytes -= m.byteLength;
-          if (this.queue.length < MAX_BUFFERED_MESSAGES / 2 && this.queuedBytes < MAX_BUFFERED_BYTES / 2)
-            this.resumeReading();
-          return { done: false, value: m };
-        }
-        if (this.error) throw this.error;
-        if (this.finished || this.readDone) return { done: true, value: undefined };
-        await new Promise<void>((resolve) => {
-          this.wake = resolve;
-        });
-      }
-    };
-    return { next, return: async () => ({ done: true, value: undefined }) };
+    return this.incoming.iterator();
   }
 }
 
